@@ -1,0 +1,106 @@
+/* octet.h — octet's public C API: models, sessions, status. */
+#ifndef OCTET_H
+#define OCTET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "octet_plugin.h" /* octet_status, octet_error, octet_tensor, octet_dtype */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define OCTET_API
+#else
+#define OCTET_API __attribute__((visibility("default")))
+#endif
+
+OCTET_API const char *octet_version(void);
+OCTET_API const char *octet_status_name(octet_status status);
+OCTET_API const char *octet_dtype_name(int32_t dtype);
+
+/* ---- Models ------------------------------------------------------------------------------ */
+
+typedef struct octet_model octet_model;
+
+typedef struct octet_load_options {
+  /* Folder that external-data locations are relative to. NULL: the model file's folder
+   * (for octet_model_load_buffer: external data is refused). */
+  const char *external_data_dir;
+} octet_load_options;
+
+/* Loads a .onnx file (memory-mapped; large tensors stay in the mapping). */
+OCTET_API octet_status octet_model_load(const char *path, const octet_load_options *options,
+                                        octet_model **model, octet_error *err);
+/* Loads from bytes; the bytes are copied only as far as needed, the caller may free them after. */
+OCTET_API octet_status octet_model_load_buffer(const void *data, size_t size,
+                                               const octet_load_options *options,
+                                               octet_model **model, octet_error *err);
+
+typedef struct octet_save_options {
+  /* Tensors with at least this many bytes go to a side file (0: everything inline).
+   * A model whose tensors sum to 2 GiB or more must use this. */
+  uint64_t external_data_threshold;
+  /* Side file name, relative to the output's folder. NULL: "<output file name>.data". */
+  const char *external_data_file;
+} octet_save_options;
+
+/* Writes atomically (temporary file + rename). Refuses to overwrite a file the model was loaded
+ * from or whose external data it still maps. */
+OCTET_API octet_status octet_model_save(const octet_model *model, const char *path,
+                                        const octet_save_options *options, octet_error *err);
+OCTET_API void octet_model_destroy(octet_model *model);
+
+/* ---- Sessions ---------------------------------------------------------------------------- */
+
+typedef struct octet_session octet_session;
+
+/* Called with every tensor a node produces (or the subset named in observe_names).
+ * Return non-zero to stop the run with an error. The tensor is valid only during the call. */
+typedef int (*octet_observer_fn)(void *ctx, const char *tensor_name, const char *node_name,
+                                 const octet_tensor *value);
+
+typedef struct octet_session_options {
+  uint32_t n_threads;        /* 0: all cores */
+  const char *plugin_path;   /* NULL: $OCTET_PLUGIN, then next to the library/executable */
+  octet_observer_fn observer;
+  void *observer_ctx;
+  const char *const *observe_names; /* NULL: every tensor */
+  size_t n_observe_names;
+  int profile;               /* record per-node timings */
+} octet_session_options;
+
+OCTET_API octet_status octet_session_create(const octet_model *model,
+                                            const octet_session_options *options,
+                                            octet_session **session, octet_error *err);
+
+OCTET_API size_t octet_session_input_count(const octet_session *session);
+OCTET_API size_t octet_session_output_count(const octet_session *session);
+OCTET_API const char *octet_session_input_name(const octet_session *session, size_t i);
+OCTET_API const char *octet_session_output_name(const octet_session *session, size_t i);
+
+/* Runs the model. inputs[i] is the value of graph input i (octet_session_input_name order).
+ * outputs receives output_count tensors whose data the session owns until the next run or
+ * destroy. */
+OCTET_API octet_status octet_session_run(octet_session *session, const octet_tensor *inputs,
+                                         size_t n_inputs, octet_tensor *outputs,
+                                         size_t n_outputs, octet_error *err);
+
+/* Profile of the last run (when options.profile was set): one line per executed node. */
+typedef struct octet_profile_entry {
+  const char *node_name;
+  const char *op_type;
+  const char *kernel; /* e.g. "float", "int8 QLinearConv" */
+  double seconds;
+} octet_profile_entry;
+OCTET_API size_t octet_session_profile(const octet_session *session,
+                                       const octet_profile_entry **entries);
+
+OCTET_API void octet_session_destroy(octet_session *session);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

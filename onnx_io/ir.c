@@ -1,0 +1,2 @@
+/* ir.c — IR helpers: lookups, builders. */
+#include "onnx_io/ir.h"
