@@ -51,3 +51,5 @@ const char *octet_status_name(octet_status status) {
   }
   return "unknown status";
 }
+
+const char *octet_version(void) { return "0.1.0"; }

@@ -53,6 +53,26 @@ OCTET_API octet_status octet_model_save(const octet_model *model, const char *pa
                                         const octet_save_options *options, octet_error *err);
 OCTET_API void octet_model_destroy(octet_model *model);
 
+/* Describes a model for people (json = 0) or programs (json = 1): IR version, opsets, producer,
+ * inputs/outputs, op-type histogram, parameters by dtype, quantization form, external files.
+ * *text is allocated; free it with octet_string_free. */
+OCTET_API octet_status octet_model_inspect(const octet_model *model, int json, char **text,
+                                           octet_error *err);
+OCTET_API void octet_string_free(char *s);
+
+/* ---- Tensor files ------------------------------------------------------------------------ */
+
+/* Reads a .npy array or an ONNX TensorProto .pb file (chosen by content, not by name) into a
+ * tensor whose data octet allocates; *name (optional) receives the .pb's tensor name or NULL.
+ * Free both with octet_tensor_free / octet_string_free. */
+OCTET_API octet_status octet_tensor_load(const char *path, octet_tensor *tensor, char **name,
+                                         octet_error *err);
+/* Writes .npy, or a TensorProto when path ends in ".pb" (name may be NULL). Atomic. */
+OCTET_API octet_status octet_tensor_save(const char *path, const octet_tensor *tensor,
+                                         const char *name, octet_error *err);
+/* Frees data that octet allocated for a tensor (octet_tensor_load) and clears the pointer. */
+OCTET_API void octet_tensor_free(octet_tensor *tensor);
+
 /* ---- Sessions ---------------------------------------------------------------------------- */
 
 typedef struct octet_session octet_session;
