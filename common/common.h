@@ -63,4 +63,16 @@ uint16_t octet_float_to_half(float f);
 float octet_bf16_to_float(uint16_t h);
 uint16_t octet_float_to_bf16(float f);
 
+/* ---- Atomic file output: write to a temporary file beside the target, then rename. ---- */
+typedef struct octet_atomic_file {
+  void *f;        /* FILE *, while open */
+  char *path;     /* the destination */
+  char *tmp_path; /* where the bytes go until commit */
+} octet_atomic_file;
+octet_status octet_atomic_open(octet_atomic_file *af, const char *path, octet_error *err);
+/* Flushes, fsyncs and renames over the destination; on failure removes the temporary. */
+octet_status octet_atomic_commit(octet_atomic_file *af, octet_error *err);
+/* Removes the temporary; safe after a commit (no-op) and on a zeroed struct. */
+void octet_atomic_abort(octet_atomic_file *af);
+
 #endif

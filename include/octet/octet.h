@@ -120,6 +120,57 @@ OCTET_API size_t octet_session_profile(const octet_session *session,
 
 OCTET_API void octet_session_destroy(octet_session *session);
 
+/* ---- Calibration ------------------------------------------------------------------------- */
+
+/* Collects a streaming histogram per float tensor. Memory does not grow with the number of
+ * samples; states written by shards merge into exactly what one pass would have produced. */
+typedef struct octet_calibrator octet_calibrator;
+
+typedef struct octet_calibrator_options {
+  uint32_t bins_per_side; /* histogram bins on each side of zero, a power of two; 0: 2048 */
+} octet_calibrator_options;
+
+OCTET_API octet_status octet_calibrator_create(const octet_calibrator_options *options,
+                                               octet_calibrator **calibrator, octet_error *err);
+OCTET_API void octet_calibrator_destroy(octet_calibrator *calibrator);
+
+/* Adds a tensor's values under `name` (non-float tensors are ignored). */
+OCTET_API octet_status octet_calibrator_observe(octet_calibrator *calibrator, const char *name,
+                                                const octet_tensor *value, octet_error *err);
+/* Counts samples (for the table and progress); observe does not know batch sizes. */
+OCTET_API void octet_calibrator_add_samples(octet_calibrator *calibrator, uint64_t samples);
+/* An octet_observer_fn: set session options' observer to this and observer_ctx to the calibrator. */
+OCTET_API int octet_calibrator_observer(void *calibrator, const char *tensor_name,
+                                        const char *node_name, const octet_tensor *value);
+/* The first error an observer callback hit (observers cannot return messages). */
+OCTET_API const octet_error *octet_calibrator_last_error(const octet_calibrator *calibrator);
+
+/* Partial states, for sharded calibration: save, then merge any number into one calibrator. */
+OCTET_API octet_status octet_calibrator_save_state(const octet_calibrator *calibrator,
+                                                   const char *path, octet_error *err);
+OCTET_API octet_status octet_calibrator_merge_state(octet_calibrator *calibrator,
+                                                    const char *path, octet_error *err);
+
+typedef struct octet_calibration_choice {
+  const char *methods;    /* comma-separated: minmax, percentile, entropy, mse; NULL: all */
+  double percentile;      /* 0: 99.999 */
+  uint32_t entropy_bins;  /* 0: 2048 */
+  uint32_t entropy_levels;/* 0: 128 */
+  int symmetric;          /* ranges symmetric around 0 */
+  int signed_target;      /* s8 activations instead of u8 */
+} octet_calibration_choice;
+
+/* Writes the calibration table (JSON): per tensor the observed min/max, the range each method
+ * chose, and a histogram summary. Atomic. */
+OCTET_API octet_status octet_calibrator_write_table(const octet_calibrator *calibrator,
+                                                    const octet_calibration_choice *choice,
+                                                    const char *path, octet_error *err);
+/* Writes the ranges of one method as a TensorRT calibration cache (text, scale = T / 127). */
+OCTET_API octet_status octet_calibrator_write_trt_cache(const octet_calibrator *calibrator,
+                                                        const octet_calibration_choice *choice,
+                                                        const char *method, const char *path,
+                                                        octet_error *err);
+
 #ifdef __cplusplus
 }
 #endif
