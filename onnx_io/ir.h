@@ -59,6 +59,8 @@ typedef struct octet_ir_tensor {
   const char **strings;
   size_t *string_lens;
   bool owned;                   /* data was allocated for this tensor (arena or heap) */
+  /* Alignment: the loader keeps data in the file mapping only when it is aligned to the
+   * element size; otherwise it copies, so typed access through data is always aligned. */
   const octet_ir_external *external; /* non-NULL: came from (and by default returns to) a side file */
   const char *doc_string;
 } octet_ir_tensor;
@@ -81,7 +83,12 @@ typedef struct octet_ir_attr {
   octet_ir_graph **graphs;
   const char *ref_attr_name; /* inside functions */
   const char *doc_string;
+  /* Added for ONNX's TYPE_PROTO attributes (Optional's `type`): the type; name is "". */
+  struct octet_ir_value *tp;
 } octet_ir_attr;
+
+/* AttributeProto.TYPE_PROTO (octet_attr_type has no entry: kernels never see it). */
+#define OCTET_IR_ATTR_TYPE_PROTO 13
 
 typedef struct octet_ir_node {
   const char *name;
