@@ -1,0 +1,38 @@
+/* calibrator.h — the calibrator's insides, shared by the table writer and the quantizer. */
+#ifndef OCTET_CALIBRATION_CALIBRATOR_H
+#define OCTET_CALIBRATION_CALIBRATOR_H
+
+#include "calibration/histogram.h"
+#include "calibration/range.h"
+#include "common/common.h"
+
+typedef struct octet_calib_entry {
+  char *name;
+  octet_hist hist;
+} octet_calib_entry;
+
+struct octet_calibrator {
+  uint32_t half_bins;
+  uint64_t samples;
+  octet_calib_entry *entries;
+  size_t n, cap;
+  size_t *slots; /* open-addressing index into entries */
+  size_t cap_slots;
+  octet_error last_error;
+};
+
+octet_calib_entry *octet_calibrator_find(const octet_calibrator *c, const char *name);
+octet_status octet_calibrator_entry(octet_calibrator *c, const char *name, octet_calib_entry **out,
+                                    octet_error *err);
+/* Entries sorted by name (allocated array of pointers; free with octet_free). */
+octet_status octet_calibrator_sorted(const octet_calibrator *c, octet_calib_entry ***out,
+                                     octet_error *err);
+
+/* Parses a method list ("minmax,entropy", NULL or "all" = every method) into flags. */
+octet_status octet_calibration_methods(const char *list, bool enabled[OCTET_RANGE_METHOD_COUNT],
+                                       octet_error *err);
+/* Range options for one method from a public choice. */
+void octet_calibration_range_options(const octet_calibration_choice *choice,
+                                     octet_range_method method, octet_range_options *o);
+
+#endif
