@@ -48,6 +48,13 @@ extern ProtobufCAllocator onnx_io_pb_allocator;
 octet_status onnx_io_strip_raw(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
                                octet_error *err);
 
+/* Converts an unpacked Onnx__TensorProto (passed as void * so this header stays free of the
+ * generated code) into t, with its bytes in m's arena. External data is refused. */
+octet_status onnx_io_tensor_from_proto(octet_model *m, const void *tensor_proto, octet_ir_tensor *t,
+                                       octet_error *err);
+/* A model with an arena and nothing else (for tensor files and the loader). */
+octet_model *onnx_io_model_empty(void);
+
 /* Wire helpers shared with tensor-file.c. */
 bool onnx_io_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 

@@ -297,9 +297,9 @@ static octet_status convert_tensor(load_ctx *c, const Onnx__TensorProto *tp, oct
     uint64_t off, len, prefix;
     /* protobuf-c keeps a length-delimited unknown field with its length prefix. */
     if (!onnx_io_read_varint(&p, end, &prefix) || prefix != (uint64_t)(end - p) ||
-        !onnx_io_read_varint(&p, end, &off) || !onnx_io_read_varint(&p, end, &len) || off > c->src_size ||
+        !c->src || !onnx_io_read_varint(&p, end, &off) || !onnx_io_read_varint(&p, end, &len) || off > c->src_size ||
         len > c->src_size - off)
-      return octet_fail(c->err, OCTET_STATUS_INTERNAL, "%stensor '%s': bad raw-data marker", where, t->name);
+      return octet_fail(c->err, OCTET_STATUS_INVALID_MODEL, "%stensor '%s': unexpected private field %u", where, t->name, ONNX_IO_MARKER_FIELD);
     raw = c->src + off;
     raw_len = (size_t)len;
     have_raw = raw_in_src = true;
@@ -592,6 +592,12 @@ static octet_status convert_model(load_ctx *c, const Onnx__ModelProto *mp) {
 
 /* ---- Entry points ------------------------------------------------------------------------ */
 
+octet_status onnx_io_tensor_from_proto(octet_model *m, const void *tensor_proto, octet_ir_tensor *t,
+                                       octet_error *err) {
+  load_ctx c = {m, NULL, 0, false, NULL, NULL, err};
+  return convert_tensor(&c, tensor_proto, t, "");
+}
+
 /* Decodes src (the whole file or buffer) into m. */
 static octet_status load_bytes(octet_model *m, const uint8_t *src, size_t size, bool is_map,
                                const char *base_dir, octet_error *err) {
@@ -619,7 +625,7 @@ static octet_status load_bytes(octet_model *m, const uint8_t *src, size_t size, 
   return octet_ir_validate(m, err);
 }
 
-static octet_model *new_empty_model(void) {
+octet_model *onnx_io_model_empty(void) {
   octet_model *m = octet_calloc(1, sizeof *m);
   if (!m) return NULL;
   if (!(m->arena = octet_arena_create())) {
@@ -632,7 +638,7 @@ static octet_model *new_empty_model(void) {
 octet_status octet_model_load(const char *path, const octet_load_options *options, octet_model **model,
                               octet_error *err) {
   if (!path || !model) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_model_load: NULL argument");
-  octet_model *m = new_empty_model();
+  octet_model *m = onnx_io_model_empty();
   if (!m) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory loading '%s'", path);
   octet_status st;
   const char *slash = strrchr(path, '/');
@@ -661,7 +667,7 @@ fail:
 octet_status octet_model_load_buffer(const void *data, size_t size, const octet_load_options *options,
                                      octet_model **model, octet_error *err) {
   if ((!data && size) || !model) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_model_load_buffer: NULL argument");
-  octet_model *m = new_empty_model();
+  octet_model *m = onnx_io_model_empty();
   if (!m) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory loading a model buffer");
   octet_status st = OCTET_OK;
   if (options && options->external_data_dir &&
