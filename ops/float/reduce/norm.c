@@ -32,11 +32,11 @@ void octet_k_batchnorm_destroy(void *p) { bn_destroy(p); }
 /* Folding in double keeps the two roundings of (x - mean) * inv * s + b within an ulp or so. */
 static void bn_fold(const float *s, const float *b, const float *mean, const float *var, float eps,
                     size_t c, float *a, float *sh) {
-  for (size_t i = 0; i < c; i++) {
-    double inv = 1.0 / sqrt((double)var[i] + (double)eps);
+  for (size_t i = 0; i < c; i++) { /* mean/var may alias a/sh: read them first */
+    double m = mean[i], inv = 1.0 / sqrt((double)var[i] + (double)eps);
     double k = (double)s[i] * inv;
     a[i] = (float)k;
-    sh[i] = (float)((double)b[i] - (double)mean[i] * k);
+    sh[i] = (float)((double)b[i] - m * k);
   }
 }
 

@@ -89,8 +89,9 @@ static void sm_row(sm_kind kind, const float *x, float *y, size_t n) {
   if (kind == SM_SOFTMAX) {
     for (size_t i = 0; i < n; i++) y[i] /= sum;
   } else {
-    float shift = m + logf(sum);
-    for (size_t i = 0; i < n; i++) y[i] = x[i] - shift;
+    /* (x - m) is exact near the max; subtracting m + log(sum) at once would round at m's scale */
+    float ls = logf(sum);
+    for (size_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;
   }
 }
 
@@ -147,9 +148,9 @@ static void sm_cols_task(void *arg, size_t begin, size_t end) {
       for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < m; j++) y[r * inner + j] /= sum[j];
     } else {
-      for (size_t j = 0; j < m; j++) sum[j] = mx[j] + logf(sum[j]);
+      for (size_t j = 0; j < m; j++) sum[j] = logf(sum[j]);
       for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < m; j++) y[r * inner + j] = x[r * inner + j] - sum[j];
+        for (size_t j = 0; j < m; j++) y[r * inner + j] = (x[r * inner + j] - mx[j]) - sum[j];
     }
   }
 }
