@@ -17,11 +17,3 @@ void octet_sgemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, f
     }
   }
 }
-
-/* Until the packed path lands, the reference serves. */
-void octet_sgemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
-                 const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-                 size_t ldc, const octet_host *host) {
-  (void)host;
-  octet_sgemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}

@@ -1,0 +1,26 @@
+/* nn-kernels.h — inner loops of the nn group that have per-ISA builds, and their dispatch. */
+#ifndef OCTET_NN_KERNELS_H
+#define OCTET_NN_KERNELS_H
+
+#include <stdint.h>
+
+#define NR_RUNS_MAX 64
+
+typedef void (*octet_nn_dw_row_fn)(const float *x, int64_t IH, int64_t IW, const float *w,
+                                   int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh,
+                                   int64_t dw, int64_t ph, int64_t pw, int64_t oh, int64_t OW,
+                                   float bias, float *restrict y);
+
+void octet_f32_dwconv_row__scalar(const float *x, int64_t IH, int64_t IW, const float *w,
+                                  int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh,
+                                  int64_t dw, int64_t ph, int64_t pw, int64_t oh, int64_t OW,
+                                  float bias, float *restrict y);
+void octet_f32_dwconv_row__avx2(const float *x, int64_t IH, int64_t IW, const float *w,
+                                int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh,
+                                int64_t dw, int64_t ph, int64_t pw, int64_t oh, int64_t OW,
+                                float bias, float *restrict y);
+
+/* The best depthwise row kernel for the current CPU mask. */
+octet_nn_dw_row_fn octet_nn_dw_row_select(void);
+
+#endif
