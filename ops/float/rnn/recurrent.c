@@ -451,8 +451,16 @@ static octet_status rnn_run_impl(void *state, const octet_tensor *const *in, siz
     run_steps(&ps, y);
     for (size_t b = 0; b < B; b++) {
       size_t off = s->layout ? (b * D + dir) * H : (dir * B + b) * H;
-      if (yh) memcpy(yh + off, ps.h + b * H, H * sizeof(float));
-      if (yc) memcpy(yc + off, ps.c + b * H, H * sizeof(float));
+      /* A sequence of length 0 has no last state: ONNX Runtime outputs zeros there. */
+      bool empty = seq_len_of(&ps, b) == 0;
+      if (yh) {
+        if (empty) memset(yh + off, 0, H * sizeof(float));
+        else memcpy(yh + off, ps.h + b * H, H * sizeof(float));
+      }
+      if (yc) {
+        if (empty) memset(yc + off, 0, H * sizeof(float));
+        else memcpy(yc + off, ps.c + b * H, H * sizeof(float));
+      }
     }
   }
   return OCTET_OK;

@@ -101,6 +101,9 @@ def ort_cases():
                       activations=['HardSigmoid', 'LeakyRelu', 'ScaledTanh'],
                       activation_alpha=[0.3, 0.05, 0.9], activation_beta=[0.4, 1.2]),
                  rnn_inputs('LSTM', 4, 2, 3, H, 1, p=True), 3)
+    add_ort_case('lstm_empty_sequence_gives_zero_states', 'LSTM',
+                 dict(hidden_size=H, direction='bidirectional'),
+                 rnn_inputs('LSTM', 3, 3, 2, H, 2, seq=[0, 3, 1], p=True), 3)
     add_ort_case('gru_bidirectional_seq_lens', 'GRU', dict(hidden_size=H, direction='bidirectional'),
                  rnn_inputs('GRU', 5, 3, 3, H, 2, seq=[5, 1, 3]), 2)
     add_ort_case('gru_linear_before_reset_reverse', 'GRU',

@@ -249,6 +249,8 @@ static void ref_recurrent(const ref_cfg *c, float *y, float *yh, float *yc) {
         size_t yo = c->layout ? ((b * T + t) * D + d) * H : ((t * D + d) * B + b) * H;
         memcpy(y + yo, hp, H * sizeof(float));
       }
+      /* ONNX Runtime's convention for an empty sequence: zero final states. */
+      if (len == 0) memset(hp, 0, H * sizeof(float)), memset(cp, 0, H * sizeof(float));
       memcpy(yh + so, hp, H * sizeof(float));
       if (yc) memcpy(yc + so, cp, H * sizeof(float));
     }
