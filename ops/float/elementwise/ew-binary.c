@@ -279,7 +279,12 @@ OCTET_K_CREATE(octet_k_binary_create) {
   }
   binary_state *s = state_new(info);
   if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "node '%s': out of memory", info->node_name);
-  memcpy(s, &s0, sizeof s0);
+  /* Field by field: the node name may start inside the struct's trailing padding. */
+  s->op = s0.op;
+  s->call = s0.call;
+  s->legacy_axis = s0.legacy_axis;
+  s->legacy_bcast = s0.legacy_bcast;
+  s->legacy_strict = s0.legacy_strict;
   out_dtypes[0] = s->call.out_dtype;
   *state = s;
   return OCTET_OK;

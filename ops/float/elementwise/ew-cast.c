@@ -162,7 +162,7 @@ OCTET_K_INFER(octet_k_cast_infer) {
   cast_state *s = state;
   size_t n;
   octet_status st = ew_numel(in[0], &n, err);
-  if (st) return octet_fail_prefix(err, "node '%s' (Cast): ", s->node);
+  if (st) return octet_fail_prefix(err, "node '%s' (Cast)", s->node);
   if (in[0]->dtype != s->from)
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "node '%s' (Cast): input is %s, expected %s",
                       s->node, octet_dtype_name(in[0]->dtype), octet_dtype_name(s->from));

@@ -46,11 +46,11 @@ octet_status ew_broadcast_n(const char *node, const char *op, const octet_tensor
     octet_tensor tmp = *out;
     octet_status st = octet_broadcast_shape(&tmp, t[i], out, err);
     if (st)
-      return octet_fail_prefix(err, "node '%s' (%s): input %zu: ", node, op, i);
+      return octet_fail_prefix(err, "node '%s' (%s): input %zu", node, op, i);
   }
   size_t numel;
   octet_status st = ew_numel(out, &numel, err);
-  if (st) return octet_fail_prefix(err, "node '%s' (%s): output: ", node, op);
+  if (st) return octet_fail_prefix(err, "node '%s' (%s): output", node, op);
   return OCTET_OK;
 }
 

@@ -305,7 +305,7 @@ OCTET_K_INFER(octet_k_unary_infer) {
   unary_state *s = state;
   size_t n;
   octet_status st = ew_numel(in[0], &n, err);
-  if (st) return octet_fail_prefix(err, "node '%s' (%s): input 0: ", s->node, s->op->name);
+  if (st) return octet_fail_prefix(err, "node '%s' (%s): input 0", s->node, s->op->name);
   if (in[0]->dtype != s->call.in_dtype)
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "node '%s' (%s): input 0 is %s, expected %s",
                       s->node, s->op->name, octet_dtype_name(in[0]->dtype),
