@@ -374,9 +374,10 @@ octet_status octet_model_save(const octet_model *m, const char *path, const octe
   c.side_name = side_name;
   c.side_path = side_path;
   if (is_model_file(m, side_path)) {
+    octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
+               "refusing to overwrite '%s': the model still maps it as external data", side_path);
     octet_arena_destroy(c.arena);
-    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
-                      "refusing to overwrite '%s': the model still maps it as external data", side_path);
+    return OCTET_STATUS_INVALID_ARGUMENT;
   }
 
   Onnx__ModelProto mp;
