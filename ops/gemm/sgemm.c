@@ -12,6 +12,8 @@
 #define KC 256
 #define MC_MAX 48
 #define NC 128
+#define MC_PACKED_A 512
+#define NC_PACKED_B 1024
 #define NR_MAX 32
 
 /* ---- Portable micro-kernel: 4x16, plain C the compiler may vectorize with the base ISA. ---- */
@@ -139,7 +141,7 @@ void octet_sgemm_pack_b(const octet_sgemm_ukernel *uk, bool trans, size_t K, siz
 
 typedef struct gemm_job {
   const octet_sgemm_ukernel *uk;
-  size_t M, N, K, mc, n_tiles_n;
+  size_t M, N, K, mc, nc, n_tiles_n;
   float alpha, beta;
   const octet_sgemm_operand *a, *b;
   float *C;
@@ -195,9 +197,9 @@ static void gemm_task(void *arg, size_t begin, size_t end) {
   const gemm_job *j = arg;
   for (size_t t = begin; t < end; t++) {
     size_t mt = t / j->n_tiles_n, nt = t % j->n_tiles_n;
-    size_t m0 = mt * j->mc, n0 = nt * NC;
+    size_t m0 = mt * j->mc, n0 = nt * j->nc;
     size_t mc = j->M - m0 < j->mc ? j->M - m0 : j->mc;
-    size_t nc = j->N - n0 < NC ? j->N - n0 : NC;
+    size_t nc = j->N - n0 < j->nc ? j->N - n0 : j->nc;
     gemm_tile(j, m0, mc, n0, nc);
   }
 }
@@ -218,7 +220,21 @@ void octet_sgemm_run(const octet_sgemm_ukernel *uk, size_t M, size_t N, size_t K
   gemm_job j = {.uk = uk, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .a = a, .b = b,
                 .C = C, .ldc = ldc, .bias = bias};
   j.mc = (MC_MAX / uk->mr) * uk->mr;
-  j.n_tiles_n = (N + NC - 1) / NC;
+  if (a->packed && !b->packed) {
+    /* Pre-packed A (Conv weights) with B panels built on the fly (im2col): let one tile span
+     * all rows, up to MC_PACKED_A, so each B panel is built once and swept by every A panel. */
+    size_t full = (M + uk->mr - 1) / uk->mr * uk->mr;
+    size_t cap = (MC_PACKED_A / uk->mr) * uk->mr;
+    j.mc = full < cap ? full : cap;
+  }
+  j.nc = NC;
+  if (!a->packed && b->packed) {
+    /* Pre-packed B (weights) and A packed per tile: wide tiles so A is packed once per row
+     * block and swept against every B panel. */
+    size_t full = (N + uk->nr - 1) / uk->nr * uk->nr;
+    j.nc = full < NC_PACKED_B ? full : NC_PACKED_B;
+  }
+  j.n_tiles_n = (N + j.nc - 1) / j.nc;
   size_t m_tiles = (M + j.mc - 1) / j.mc;
   octet_parallel_for(host, m_tiles * j.n_tiles_n, gemm_task, &j);
 }
