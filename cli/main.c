@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
   {"inspect", octet_cmd_inspect, "describe a model: inputs, outputs, ops, parameters"},
   {"run", octet_cmd_run, "run a model on inputs from .npy/.pb files"},
+  {"calibrate", octet_cmd_calibrate, "record activation ranges over calibration data"},
 };
 
 static void usage(FILE *f) {

@@ -11,6 +11,7 @@
 
 #include "onnx_io/internal.h"
 #include "onnx-ml.pb-c.h"
+#include "onnx_io/npy.h"
 
 static const struct {
   char code[3];
@@ -37,7 +38,8 @@ static const char *dict_value(const char *h, size_t n, const char *key) {
   return NULL;
 }
 
-static octet_status npy_parse(const char *path, const uint8_t *b, size_t size, octet_tensor *out, octet_error *err) {
+octet_status octet_npy_header(const char *path, const unsigned char *b, size_t size, octet_tensor *shape,
+                              size_t *data_offset, octet_error *err) {
   if (size < 10) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "%s: truncated .npy header", path);
   unsigned major = b[6];
   size_t hlen, hstart;
@@ -96,12 +98,23 @@ static octet_status npy_parse(const char *path, const uint8_t *b, size_t size, o
   size_t have = size - hstart - hlen;
   if (have < nbytes)
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "%s: truncated .npy data: %zu bytes of %zu", path, have, nbytes);
-  if (have > nbytes)
+  *shape = t;
+  *data_offset = hstart + hlen;
+  return OCTET_OK;
+}
+
+static octet_status npy_parse(const char *path, const uint8_t *b, size_t size, octet_tensor *out, octet_error *err) {
+  octet_tensor t;
+  size_t offset;
+  octet_status st = octet_npy_header(path, b, size, &t, &offset, err);
+  if (st) return st;
+  size_t nbytes = octet_tensor_nbytes(&t);
+  if (size - offset > nbytes)
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "%s: .npy has %zu bytes after the data (expected %zu)", path,
-                      have - nbytes, nbytes);
+                      size - offset - nbytes, nbytes);
   if (!(t.data = octet_malloc(nbytes ? nbytes : 1)))
     return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", path, nbytes);
-  if (nbytes) memcpy(t.data, b + hstart + hlen, nbytes);
+  if (nbytes) memcpy(t.data, b + offset, nbytes);
   *out = t;
   return OCTET_OK;
 }

@@ -6,7 +6,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 deps="$here/.deps"
 
 pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler
-libcmocka-dev python3-onnx python3-numpy libonnx-testdata"
+libcmocka-dev python3-onnx python3-numpy libonnx-testdata
+zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil"
 # Node.js may come from elsewhere (nodesource ships npm inside nodejs): only ask Debian if absent.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""

@@ -53,6 +53,12 @@ OCTET_API octet_status octet_model_save(const octet_model *model, const char *pa
                                         const octet_save_options *options, octet_error *err);
 OCTET_API void octet_model_destroy(octet_model *model);
 
+/* The graph's real inputs (initializers listed as inputs excluded), in order. type->dims of
+ * a symbolic or unknown dimension is -1; type->rank is -1 when the shape is unknown. */
+OCTET_API size_t octet_model_input_count(const octet_model *model);
+OCTET_API octet_status octet_model_input(const octet_model *model, size_t i, const char **name,
+                                         octet_tensor *type, octet_error *err);
+
 /* Describes a model for people (json = 0) or programs (json = 1): IR version, opsets, producer,
  * inputs/outputs, op-type histogram, parameters by dtype, quantization form, external files.
  * *text is allocated; free it with octet_string_free. */
@@ -170,6 +176,34 @@ OCTET_API octet_status octet_calibrator_write_trt_cache(const octet_calibrator *
                                                         const octet_calibration_choice *choice,
                                                         const char *method, const char *path,
                                                         octet_error *err);
+
+/* ---- Calibration data ---------------------------------------------------------------------- */
+
+/* One graph input's samples: a .npy array (first axis = samples; float32, float16, uint8, ...),
+ * a member of a .npz, a folder of TensorProto .pb files (one sample each, sorted by name), a
+ * folder of ONNX test-data sets (test_data_set_N/input_<member>.pb), or a folder of PNG/JPEG
+ * images. Reads are streamed: memory does not grow with the number of samples. */
+typedef struct octet_dataset octet_dataset;
+
+typedef struct octet_image_options {
+  int height, width;      /* resize to this (bilinear); 0: keep each image's size */
+  float scale;            /* pixel (0..255) * scale, before mean/std; 0: 1/255 */
+  float mean[3], std[3];  /* per channel, in the output channel order; std 0: 1 */
+  int nhwc;               /* layout of the produced tensor; default NCHW */
+  int bgr;                /* channel order of the produced tensor; default RGB */
+} octet_image_options;
+
+/* member: the .npz array name, or the input index for test-data-set folders ("0", "1", ...);
+ * NULL picks the only/first one. */
+OCTET_API octet_status octet_dataset_open(const char *path, const char *member,
+                                          const octet_image_options *image,
+                                          octet_dataset **dataset, octet_error *err);
+OCTET_API uint64_t octet_dataset_count(const octet_dataset *dataset);
+/* Samples [first, first + count) stacked on a new first axis (arrays: their own first axis),
+ * converted to dtype; out->data is allocated by octet (octet_tensor_free). */
+OCTET_API octet_status octet_dataset_read(octet_dataset *dataset, uint64_t first, uint64_t count,
+                                          int32_t dtype, octet_tensor *out, octet_error *err);
+OCTET_API void octet_dataset_destroy(octet_dataset *dataset);
 
 #ifdef __cplusplus
 }
