@@ -167,7 +167,7 @@ OCTET_K_INFER(tk_squeeze_infer) {
   if (s) return s;
   int32_t r = in[0]->rank;
   bool drop[OCTET_MAX_RANK] = {0};
-  if (!present) {
+  if (!present || n == 0) { /* an empty axes input squeezes every 1, as onnxruntime does */
     for (int32_t i = 0; i < r; i++) drop[i] = in[0]->dims[i] == 1;
   }
   for (size_t i = 0; i < n; i++) {

@@ -802,6 +802,35 @@ static void resize_cubic_keeps_constants_and_crop_extrapolates(void **s) {
   EXPECT_ERR(r, "unknown coordinate_transformation_mode 'sideways'");
 }
 
+/* ---- unique ---- */
+
+static void unique_sorted_and_unsorted_with_all_outputs(void **s) {
+  octet_tensor x = TF(1, (6), 2, 1, 1, 3, 4, 3);
+  const octet_tensor *in[1] = {&x};
+  op_result r = run_op("Unique", 11, NOATTR, 0, in, 1, 4);
+  assert_int_equal(r.st, OCTET_OK);
+  EXPECT_F(&r.out[0], 1, 2, 3, 4);
+  EXPECT_I64(&r.out[1], 1, 0, 3, 4);
+  EXPECT_I64(&r.out[2], 1, 0, 0, 2, 3, 2);
+  EXPECT_I64(&r.out[3], 2, 1, 2, 1);
+  free_result(&r);
+  octet_attr uns[] = {AI("sorted", 0)};
+  r = run_op("Unique", 11, uns, 1, in, 1, 4);
+  EXPECT_F(&r.out[0], 2, 1, 3, 4);
+  EXPECT_I64(&r.out[1], 0, 1, 3, 4);
+  EXPECT_I64(&r.out[2], 0, 1, 1, 2, 3, 2);
+  EXPECT_I64(&r.out[3], 1, 2, 2, 1);
+  free_result(&r);
+  /* rows along axis 0, negative spelled */
+  octet_tensor m = TF(2, (3, 2), 1, 0, 0, 1, 1, 0);
+  const octet_tensor *in2[1] = {&m};
+  octet_attr ax[] = {AI("axis", -2)};
+  r = run_op("Unique", 11, ax, 1, in2, 1, 1);
+  EXPECT_SHAPE(&r.out[0], 2, 2, 2);
+  EXPECT_F(&r.out[0], 0, 1, 1, 0);
+  free_result(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(reshape_copies_zero_dims_and_infers_minus_one),
@@ -839,6 +868,7 @@ int main(void) {
     cmocka_unit_test(resize_linear_half_pixel_upsample),
     cmocka_unit_test(resize_downsample_align_corners_and_nearest),
     cmocka_unit_test(resize_cubic_keeps_constants_and_crop_extrapolates),
+    cmocka_unit_test(unique_sorted_and_unsorted_with_all_outputs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
