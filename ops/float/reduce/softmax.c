@@ -84,7 +84,8 @@ static void sm_row(sm_kind kind, const float *x, float *y, size_t n) {
     y[bi] = 1.0f;
     return;
   }
-  for (size_t i = 0; i < n; i++) y[i] = expf(x[i] - m);
+  for (size_t i = 0; i < n; i++) y[i] = x[i] - m;
+  rd_exp_inplace_f32(y, n);
   float sum = rd_sum_f32(y, n);
   if (kind == SM_SOFTMAX) {
     for (size_t i = 0; i < n; i++) y[i] /= sum;
@@ -139,10 +140,9 @@ static void sm_cols_task(void *arg, size_t begin, size_t end) {
     for (size_t r = 0; r < n; r++) {
       const float *xr = x + r * inner;
       float *yr = y + r * inner;
-      for (size_t j = 0; j < m; j++) {
-        yr[j] = expf(xr[j] - mx[j]);
-        sum[j] += yr[j];
-      }
+      for (size_t j = 0; j < m; j++) yr[j] = xr[j] - mx[j];
+      rd_exp_inplace_f32(yr, m);
+      for (size_t j = 0; j < m; j++) sum[j] += yr[j];
     }
     if (t->kind == SM_SOFTMAX) {
       for (size_t r = 0; r < n; r++)
