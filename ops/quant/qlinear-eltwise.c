@@ -1,0 +1,427 @@
+/* qlinear-eltwise.c — com.microsoft element-wise int8 operators of ONNX Runtime's QOperator
+ * format: QLinearAdd, QLinearMul (broadcasting), QLinearLeakyRelu and QLinearSigmoid (256-entry
+ * tables), QLinearSoftmax and QLinearConcat. The float steps copy the order of operations of
+ * ORT's x86 kernels (see each function) so results agree bit for bit. */
+#include <float.h>
+
+#include "ops/quant/quant-util.h"
+
+static const octet_tensor *opt(const octet_tensor *const *in, size_t n_in, size_t i) {
+  return i < n_in ? in[i] : NULL;
+}
+
+static int32_t sat8(float v, int32_t dtype) {
+  /* cvtps (round half even) then saturating packs, as ORT's SIMD kernels store. */
+  octet_qrange r = octet_qrange_of(dtype);
+  if (!(v >= (float)r.min)) return r.min; /* also NaN, like cvtps' 0x80000000 */
+  if (v > (float)r.max) return r.max;
+  int32_t q = (int32_t)octet_round_even(v);
+  return q < r.min ? r.min : q > r.max ? r.max : q;
+}
+
+/* ---- QLinearAdd / QLinearMul ---- */
+
+typedef struct qbin_state {
+  octet_q_node node;
+  bool mul;
+  int32_t dt;
+} qbin_state;
+
+static octet_status qbin_create(const octet_kernel_info *info, bool mul, int32_t *out_dtypes,
+                                void **state, octet_error *err) {
+  octet_status st = octet_k_expect_inputs(info, 7, 8, err);
+  if (st || (st = octet_k_expect_dtype(info, 0, OCTET_DT_Q8, err))) return st;
+  if (info->input_dtypes[3] != info->input_dtypes[0])
+    return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "node '%s' (%s): A and B types differ",
+                      info->node_name, info->op_type);
+  qbin_state *s = octet_calloc(1, sizeof *s);
+  if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  octet_q_node_init(&s->node, info);
+  s->mul = mul;
+  s->dt = info->input_dtypes[0];
+  out_dtypes[0] = s->dt;
+  *state = s;
+  return OCTET_OK;
+}
+OCTET_K_CREATE(octet_k_qlinear_add_create) { return qbin_create(info, false, out_dtypes, state, err); }
+OCTET_K_CREATE(octet_k_qlinear_mul_create) { return qbin_create(info, true, out_dtypes, state, err); }
+
+OCTET_K_INFER(octet_k_qbin_infer) {
+  qbin_state *s = state;
+  octet_status st = octet_broadcast_shape(in[0], in[3], &out[0], err);
+  if (st) return octet_fail_prefix(err, "node '%s' (%s): ", s->node.name, s->node.op);
+  out[0].dtype = s->dt;
+  *workspace = 0;
+  return OCTET_OK;
+}
+
+OCTET_K_RUN(octet_k_qbin_run) {
+  qbin_state *s = state;
+  const octet_tensor *A = in[0], *B = in[3];
+  const octet_tensor *azp = opt(in, n_in, 2), *bzp = opt(in, n_in, 5), *czp = opt(in, n_in, 7);
+  octet_status st;
+  if ((st = octet_q_check_scale(&s->node, in[1], 0, "A_scale", err)) ||
+      (st = octet_q_check_scale(&s->node, in[4], 0, "B_scale", err)) ||
+      (st = octet_q_check_scale(&s->node, in[6], 0, "C_scale", err)) ||
+      (st = octet_q_check_zp(&s->node, azp, 0, s->dt, "A_zero_point", err)) ||
+      (st = octet_q_check_zp(&s->node, bzp, 0, s->dt, "B_zero_point", err)) ||
+      (st = octet_q_check_zp(&s->node, czp, 0, s->dt, "C_zero_point", err)))
+    return st;
+  octet_tensor o;
+  if ((st = octet_broadcast_shape(A, B, &o, err))) return st;
+  int64_t sa[OCTET_MAX_RANK], sb[OCTET_MAX_RANK];
+  octet_broadcast_strides(A, o.rank, o.dims, sa);
+  octet_broadcast_strides(B, o.rank, o.dims, sb);
+  /* ORT loops over spans of the innermost broadcast pattern: A scalar per span, B scalar per
+   * span, or both full. Which one changes the float rounding, so find it the same way. */
+  int path = 0; /* 0 both, 1 A scalar, 2 B scalar */
+  int32_t inner = -1;
+  for (int32_t i = o.rank - 1; i >= 0; i--)
+    if (o.dims[i] > 1) {
+      inner = i;
+      break;
+    }
+  if (inner < 0 || octet_tensor_numel(A) == 1) path = 1;
+  else if (octet_tensor_numel(B) == 1 || sb[inner] == 0) path = 2;
+  else if (sa[inner] == 0) path = 1;
+
+  float sA = octet_q_f32(in[1], 0), sB = octet_q_f32(in[4], 0), sC = octet_q_f32(in[6], 0);
+  int32_t zA = octet_q_zp(azp, 0), zB = octet_q_zp(bzp, 0), zC = octet_q_zp(czp, 0);
+  float rA = sA / sC, rB = sB / sC;
+  float fixed = (float)zC - (rA * (float)zA + rB * (float)zB);
+  float mratio = sA * sB / sC;
+  size_t n = octet_tensor_numel(&o);
+  int64_t idx[OCTET_MAX_RANK] = {0};
+  size_t ia = 0, ib = 0;
+  for (size_t e = 0; e < n; e++) {
+    int32_t a = octet_q8_load(A->data, ia, s->dt), b = octet_q8_load(B->data, ib, s->dt);
+    float v;
+    if (s->mul) {
+      /* MLAS (SSE2): exact int16 product, times (sA*sB)/sC, plus zC, then round. */
+      v = (float)((a - zA) * (b - zB)) * mratio + (float)zC;
+    } else if (path == 0) {
+      /* MLAS AVX2: fma(a, rA, fma(b, rB, fixed)). */
+      v = fmaf((float)a, rA, fmaf((float)b, rB, fixed));
+    } else if (path == 1) {
+      v = fmaf((float)b, rB, fixed + (float)a * rA);
+    } else {
+      v = fmaf((float)a, rA, fixed + (float)b * rB);
+    }
+    octet_q8_store(out[0].data, e, s->dt, sat8(v, s->dt));
+    for (int32_t d = o.rank - 1; d >= 0; d--) {
+      ia += (size_t)sa[d], ib += (size_t)sb[d];
+      if (++idx[d] < o.dims[d]) break;
+      ia -= (size_t)(sa[d] * o.dims[d]), ib -= (size_t)(sb[d] * o.dims[d]);
+      idx[d] = 0;
+    }
+  }
+  return OCTET_OK;
+}
+
+/* ---- lookup-table activations ---- */
+
+typedef struct qlut_state {
+  octet_q_node node;
+  int32_t dt;
+  int kind; /* 0 leaky relu, 1 sigmoid */
+  float alpha;
+  bool fixed;
+  uint8_t table[256];
+} qlut_state;
+
+static void leaky_relu_map(float *v, size_t n, const void *ctx) {
+  float alpha = *(const float *)ctx;
+  for (size_t i = 0; i < n; i++) v[i] = v[i] >= 0.0f ? v[i] : alpha * v[i];
+}
+
+/* MLAS's logistic (MlasLogisticKernelFma3, the kernel ORT picks on AVX2 CPUs): Eigen's rational
+ * polynomial on x clamped to [-18, 18], evaluated with fused multiply-adds, floored at 0. */
+static void logistic_map(float *v, size_t n, const void *ctx) {
+  static const float a9 = 4.37031012579801e-11f, a7 = 1.15627324459942e-07f,
+                     a5 = 6.08574864600143e-05f, a3 = 8.51377133304701e-03f,
+                     a1 = 2.48287947061529e-01f, b10 = 6.10247389755681e-13f,
+                     b8 = 5.76102136993427e-09f, b6 = 6.29106785017040e-06f,
+                     b4 = 1.70198817374094e-03f, b2 = 1.16817656904453e-01f,
+                     b0 = 9.93151921023180e-01f;
+  (void)ctx;
+  for (size_t i = 0; i < n; i++) {
+    float x = v[i];
+    x = -18.0f > x ? -18.0f : x;
+    x = 18.0f < x ? 18.0f : x;
+    float x2 = x * x;
+    float p = fmaf(x2, a9, a7);
+    p = fmaf(x2, p, a5);
+    p = fmaf(x2, p, a3);
+    p = fmaf(x2, p, a1);
+    float q = fmaf(x2, b10, b8);
+    q = fmaf(x2, q, b6);
+    q = fmaf(x2, q, b4);
+    q = fmaf(x2, q, b2);
+    q = fmaf(x2, q, b0);
+    p = x * p;
+    float r = p / q + 0.5f;
+    v[i] = 0.0f > r ? 0.0f : r;
+  }
+}
+
+static void qlut_build(qlut_state *s, const octet_tensor *xs, const octet_tensor *xzp,
+                       const octet_tensor *ys, const octet_tensor *yzp, uint8_t *table) {
+  octet_build_lut(table, s->dt, octet_q_f32(xs, 0), octet_q_zp(xzp, 0), s->dt, octet_q_f32(ys, 0),
+                  octet_q_zp(yzp, 0), s->kind ? logistic_map : leaky_relu_map, &s->alpha);
+}
+
+static octet_status qlut_create(const octet_kernel_info *info, int kind, int32_t *out_dtypes,
+                                void **state, octet_error *err) {
+  octet_status st = octet_k_expect_inputs(info, 2, 5, err);
+  if (st || (st = octet_k_expect_dtype(info, 0, OCTET_DT_Q8, err))) return st;
+  if (info->n_inputs < 4 || info->input_dtypes[3] != OCTET_DTYPE_FLOAT)
+    return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "node '%s' (%s): Y_scale (input 3) is required",
+                      info->node_name, info->op_type);
+  qlut_state *s = octet_calloc(1, sizeof *s);
+  if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  octet_q_node_init(&s->node, info);
+  s->dt = info->input_dtypes[0];
+  s->kind = kind;
+  if ((st = octet_attr_float(info, "alpha", 0.01f, &s->alpha, err))) {
+    octet_free(s);
+    return st;
+  }
+  /* Constant scales and zero points: the table is built once, here. */
+  const octet_tensor *const *c = info->constant_inputs;
+  bool has_xzp = info->n_inputs > 2 && info->input_dtypes[2] != OCTET_DTYPE_UNDEFINED;
+  bool has_yzp = info->n_inputs > 4 && info->input_dtypes[4] != OCTET_DTYPE_UNDEFINED;
+  if (c && c[1] && c[3] && (!has_xzp || c[2]) && (!has_yzp || c[4])) {
+    octet_error e2;
+    if (!octet_q_check_scale(&s->node, c[1], 0, "X_scale", &e2) &&
+        !octet_q_check_scale(&s->node, c[3], 0, "Y_scale", &e2) &&
+        !octet_q_check_zp(&s->node, has_xzp ? c[2] : NULL, 0, s->dt, "X_zero_point", &e2) &&
+        !octet_q_check_zp(&s->node, has_yzp ? c[4] : NULL, 0, s->dt, "Y_zero_point", &e2)) {
+      qlut_build(s, c[1], has_xzp ? c[2] : NULL, c[3], has_yzp ? c[4] : NULL, s->table);
+      s->fixed = true;
+    }
+  }
+  out_dtypes[0] = s->dt;
+  *state = s;
+  return OCTET_OK;
+}
+OCTET_K_CREATE(octet_k_qlinear_leaky_relu_create) { return qlut_create(info, 0, out_dtypes, state, err); }
+OCTET_K_CREATE(octet_k_qlinear_sigmoid_create) { return qlut_create(info, 1, out_dtypes, state, err); }
+
+OCTET_K_INFER(octet_k_qunary_infer) {
+  out[0].dtype = in[0]->dtype;
+  octet_k_copy_shape(&out[0], in[0]);
+  *workspace = 0;
+  return OCTET_OK;
+}
+
+OCTET_K_RUN(octet_k_qlut_run) {
+  qlut_state *s = state;
+  uint8_t local[256];
+  const uint8_t *table = s->table;
+  if (!s->fixed) {
+    const octet_tensor *xzp = opt(in, n_in, 2), *yzp = opt(in, n_in, 4);
+    octet_status st;
+    if ((st = octet_q_check_scale(&s->node, in[1], 0, "X_scale", err)) ||
+        (st = octet_q_check_scale(&s->node, in[3], 0, "Y_scale", err)) ||
+        (st = octet_q_check_zp(&s->node, xzp, 0, s->dt, "X_zero_point", err)) ||
+        (st = octet_q_check_zp(&s->node, yzp, 0, s->dt, "Y_zero_point", err)))
+      return st;
+    qlut_build(s, in[1], xzp, in[3], yzp, local);
+    table = local;
+  }
+  size_t n = octet_tensor_numel(in[0]);
+  const uint8_t *x = in[0]->data;
+  uint8_t *y = out[0].data;
+  for (size_t i = 0; i < n; i++) y[i] = table[x[i]];
+  return OCTET_OK;
+}
+
+/* ---- QLinearSoftmax ---- */
+
+typedef struct qsoftmax_state {
+  octet_q_node node;
+  int32_t dt;
+  int64_t axis, opset;
+} qsoftmax_state;
+
+OCTET_K_CREATE(octet_k_qlinear_softmax_create) {
+  octet_status st = octet_k_expect_inputs(info, 4, 5, err);
+  if (st || (st = octet_k_expect_dtype(info, 0, OCTET_DT_Q8, err))) return st;
+  qsoftmax_state *s = octet_calloc(1, sizeof *s);
+  if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  octet_q_node_init(&s->node, info);
+  s->dt = info->input_dtypes[0];
+  if (!octet_attr_find(info, "opset")) {
+    octet_free(s);
+    return octet_fail(err, OCTET_STATUS_INVALID_MODEL,
+                      "node '%s' (QLinearSoftmax): attribute 'opset' is required", info->node_name);
+  }
+  if ((st = octet_attr_int(info, "opset", 13, &s->opset, err)) ||
+      /* ORT 1.30 defaults axis to -1 for every opset (its outputs show it; the schema text says 1
+       * before opset 13). */
+      (st = octet_attr_int(info, "axis", -1, &s->axis, err))) {
+    octet_free(s);
+    return st;
+  }
+  out_dtypes[0] = s->dt;
+  *state = s;
+  return OCTET_OK;
+}
+
+OCTET_K_RUN(octet_k_qlinear_softmax_run) {
+  qsoftmax_state *s = state;
+  const octet_tensor *x = in[0], *yzp = opt(in, n_in, 4);
+  octet_status st;
+  int64_t ax;
+  if ((st = octet_q_check_scale(&s->node, in[1], 0, "X_scale", err)) ||
+      (st = octet_q_check_scale(&s->node, in[3], 0, "Y_scale", err)) ||
+      (st = octet_q_check_zp(&s->node, yzp, 0, s->dt, "y_zero_point", err)))
+    return st;
+  if ((st = octet_k_axis(s->axis, x->rank, &ax, err)))
+    return octet_fail_prefix(err, "node '%s' (QLinearSoftmax): ", s->node.name);
+  size_t outer = 1, D = 1, inner = 1;
+  for (int32_t i = 0; i < x->rank; i++) {
+    size_t d = (size_t)x->dims[i];
+    if (i < ax) outer *= d;
+    else if (i == ax || s->opset < 13) D *= d;
+    else inner *= d;
+  }
+  if (outer * D * inner == 0) return OCTET_OK;
+  /* ORT's exp table: entries exp((i - 255 + shift) * x_scale) with a shift keeping the row sum
+   * finite in float; computed in double from a float quotient, as ORT does. */
+  float xs = octet_q_f32(in[1], 0);
+  double shift = log((double)(FLT_MAX / (float)D));
+  shift = (shift - 5.0 > 0.0 ? shift - 5.0 : 0.0) / (double)xs;
+  float table[256];
+  bool is_signed = s->dt == OCTET_DTYPE_INT8;
+  for (int i = 0; i < 256; i++) {
+    uint8_t index = (uint8_t)(is_signed ? i - 128 : i);
+    table[index] = (float)exp(((double)i - 255 + shift) * (double)xs);
+  }
+  float ys = floorf(1.0f / octet_q_f32(in[3], 0));
+  int32_t zy = octet_q_zp(yzp, 0);
+  for (size_t o = 0; o < outer; o++)
+    for (size_t i = 0; i < inner; i++) {
+      size_t base = o * D * inner + i;
+      if (!is_signed) {
+        const uint8_t *xp = x->data;
+        uint8_t *yp = out[0].data;
+        uint8_t xmax = 0;
+        for (size_t d = 0; d < D; d++) xmax = xp[base + d * inner] > xmax ? xp[base + d * inner] : xmax;
+        const float *t = table + 255 - xmax;
+        float sum = 0.0f;
+        for (size_t d = 0; d < D; d++) sum += t[xp[base + d * inner]];
+        for (size_t d = 0; d < D; d++) {
+          uint32_t q = (uint32_t)nearbyintf((t[xp[base + d * inner]] * ys) / sum) + (uint32_t)zy;
+          yp[base + d * inner] = q > 255 ? 255 : (uint8_t)q;
+        }
+      } else {
+        const int8_t *xp = x->data;
+        int8_t *yp = out[0].data;
+        int8_t xmax = -128;
+        for (size_t d = 0; d < D; d++) xmax = xp[base + d * inner] > xmax ? xp[base + d * inner] : xmax;
+        int32_t adj = 127 - xmax;
+        float sum = 0.0f;
+        for (size_t d = 0; d < D; d++) sum += table[(uint8_t)(adj + xp[base + d * inner])];
+        for (size_t d = 0; d < D; d++) {
+          float vt = table[(uint8_t)(adj + xp[base + d * inner])];
+          int32_t q = (int32_t)nearbyintf((vt * ys) / sum) + zy;
+          yp[base + d * inner] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+        }
+      }
+    }
+  return OCTET_OK;
+}
+
+/* ---- QLinearConcat ---- */
+
+typedef struct qconcat_state {
+  octet_q_node node;
+  int32_t dt;
+  int64_t axis;
+} qconcat_state;
+
+OCTET_K_CREATE(octet_k_qlinear_concat_create) {
+  if (info->n_inputs < 5 || (info->n_inputs - 2) % 3)
+    return octet_fail(err, OCTET_STATUS_INVALID_MODEL,
+                      "node '%s' (QLinearConcat): inputs must be Y_scale, Y_zero_point and "
+                      "(tensor, scale, zero point) triples; got %zu", info->node_name, info->n_inputs);
+  octet_status st = octet_k_expect_dtype(info, 1, OCTET_DT_Q8, err);
+  if (st) return st;
+  for (size_t i = 2; i < info->n_inputs; i += 3)
+    if (info->input_dtypes[i] != info->input_dtypes[1] || info->input_dtypes[i + 2] != info->input_dtypes[1])
+      return octet_fail(err, OCTET_STATUS_INVALID_MODEL,
+                        "node '%s' (QLinearConcat): input %zu or its zero point is not %s",
+                        info->node_name, i, octet_dtype_name(info->input_dtypes[1]));
+  qconcat_state *s = octet_calloc(1, sizeof *s);
+  if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  octet_q_node_init(&s->node, info);
+  s->dt = info->input_dtypes[1];
+  if ((st = octet_attr_int(info, "axis", 0, &s->axis, err))) {
+    octet_free(s);
+    return st;
+  }
+  out_dtypes[0] = s->dt;
+  *state = s;
+  return OCTET_OK;
+}
+
+OCTET_K_INFER(octet_k_qlinear_concat_infer) {
+  qconcat_state *s = state;
+  const octet_tensor *t0 = in[2];
+  int64_t ax;
+  if (octet_k_axis(s->axis, t0->rank, &ax, err))
+    return octet_fail_prefix(err, "node '%s' (QLinearConcat): ", s->node.name);
+  octet_k_copy_shape(&out[0], t0);
+  out[0].dims[ax] = 0;
+  for (size_t i = 2; i < n_in; i += 3) {
+    const octet_tensor *t = in[i];
+    if (t->rank != t0->rank) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "node '%s' (QLinearConcat): ranks differ", s->node.name);
+    for (int32_t d = 0; d < t->rank; d++)
+      if (d != ax && t->dims[d] != t0->dims[d])
+        return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
+                          "node '%s' (QLinearConcat): input %zu differs in dim %d", s->node.name, i, (int)d);
+    out[0].dims[ax] += t->dims[ax];
+  }
+  out[0].dtype = s->dt;
+  *workspace = 0;
+  return OCTET_OK;
+}
+
+OCTET_K_RUN(octet_k_qlinear_concat_run) {
+  qconcat_state *s = state;
+  octet_status st;
+  if ((st = octet_q_check_scale(&s->node, in[0], 0, "Y_scale", err)) ||
+      (st = octet_q_check_zp(&s->node, in[1], 0, s->dt, "Y_zero_point", err)))
+    return st;
+  int64_t ax;
+  if (octet_k_axis(s->axis, out[0].rank, &ax, err)) return OCTET_STATUS_INVALID_ARGUMENT;
+  size_t outer = 1, inner = 1;
+  for (int32_t d = 0; d < out[0].rank; d++) {
+    if (d < ax) outer *= (size_t)out[0].dims[d];
+    if (d > ax) inner *= (size_t)out[0].dims[d];
+  }
+  size_t out_pitch = (size_t)out[0].dims[ax] * inner, off = 0;
+  float ys = octet_q_f32(in[0], 0);
+  int32_t zy = octet_q_zp(in[1], 0);
+  for (size_t i = 2; i < n_in; i += 3) {
+    const octet_tensor *t = in[i];
+    if ((st = octet_q_check_scale(&s->node, in[i + 1], 0, "input scale", err)) ||
+        (st = octet_q_check_zp(&s->node, in[i + 2], 0, s->dt, "input zero point", err)))
+      return st;
+    size_t pitch = (size_t)t->dims[ax] * inner;
+    float xs = octet_q_f32(in[i + 1], 0);
+    int32_t zx = octet_q_zp(in[i + 2], 0);
+    /* Same scale and zero point: bytes are copied; otherwise a requantizing table (as ORT). */
+    bool copy = xs == ys && zx == zy;
+    uint8_t table[256];
+    if (!copy) octet_build_lut(table, s->dt, xs, zx, s->dt, ys, zy, NULL, NULL);
+    const uint8_t *src = t->data;
+    for (size_t o = 0; o < outer; o++) {
+      uint8_t *dst = (uint8_t *)out[0].data + o * out_pitch + off;
+      for (size_t j = 0; j < pitch; j++) dst[j] = copy ? src[o * pitch + j] : table[src[o * pitch + j]];
+    }
+    off += pitch;
+  }
+  return OCTET_OK;
+}
