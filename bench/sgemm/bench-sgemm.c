@@ -130,6 +130,7 @@ int main(int argc, char **argv) {
   printf("CPU: %s (single thread)\n", octet_cpu_isa_name());
   bench_gemm(128, 768, 768, reps);
   bench_conv("3x3 64->64 @ 80x80", 64, 80, 80, 64, 3, 1, 1, reps);
+  bench_conv("3x3 96->24 @ 160x160", 96, 160, 160, 24, 3, 1, 1, reps);
   bench_conv("3x3 s2 32->64 @ 160x160", 32, 160, 160, 64, 3, 2, 1, reps);
   bench_conv("1x1 96->24 @ 80x80", 96, 80, 80, 24, 1, 1, 1, reps);
   bench_conv("dw 3x3 96 @ 80x80", 96, 80, 80, 96, 3, 1, 96, reps);

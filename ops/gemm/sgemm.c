@@ -18,7 +18,7 @@
 
 /* ---- Portable micro-kernel: 4x16, plain C the compiler may vectorize with the base ISA. ---- */
 
-static void f32_gemm_4x16__scalar(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+static void f32_gemm_4x16__scalar(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
                                   size_t m, size_t n, float alpha, float beta, const float *bias) {
   float acc[4][16];
   memset(acc, 0, sizeof acc);
@@ -28,7 +28,7 @@ static void f32_gemm_4x16__scalar(size_t kc, const float *a, const float *b, flo
       for (int j = 0; j < 16; j++) acc[i][j] += ai * b[j];
     }
     a += 4;
-    b += 16;
+    b += ldb;
   }
   for (size_t i = 0; i < m; i++) {
     float *ci = c + i * ldc;
@@ -177,8 +177,12 @@ static void gemm_tile(const gemm_job *j, size_t m0, size_t mc, size_t n0, size_t
     for (size_t nn = 0; nn < nc; nn += nr) {
       size_t ncols = nc - nn < nr ? nc - nn : nr;
       const float *bp;
+      size_t ldb = nr;
       if (b->packed) {
         bp = b->packed + ((n0 + nn) / nr) * K * nr + k0 * nr;
+      } else if (!b->pack && !b->trans && ncols == nr) {
+        bp = b->data + k0 * b->ld + n0 + nn; /* whole panel of a plain B: read in place */
+        ldb = b->ld;
       } else {
         if (b->pack) b->pack(b->ctx, n0 + nn, ncols, k0, kc, nr, bbuf);
         else pack_b_plain(b->data, b->ld, b->trans, n0 + nn, ncols, k0, kc, nr, bbuf);
@@ -186,8 +190,8 @@ static void gemm_tile(const gemm_job *j, size_t m0, size_t mc, size_t n0, size_t
       }
       for (size_t mm = 0; mm < mc; mm += mr) {
         size_t rows = mc - mm < mr ? mc - mm : mr;
-        uk->fn(kc, ablk + (mm / mr) * a_pstride, bp, j->C + (m0 + mm) * j->ldc + n0 + nn, j->ldc,
-               rows, ncols, j->alpha, beta, bias ? bias + m0 + mm : NULL);
+        uk->fn(kc, ablk + (mm / mr) * a_pstride, bp, ldb, j->C + (m0 + mm) * j->ldc + n0 + nn,
+               j->ldc, rows, ncols, j->alpha, beta, bias ? bias + m0 + mm : NULL);
       }
     }
   }

@@ -22,11 +22,12 @@ void octet_sgemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, f
 /* ---- Below: the packed-GEMM building blocks, for kernels that pre-pack weights. ---- */
 
 /* A micro-kernel computes one tile C[m x n] (m <= mr, n <= nr) from a packed A panel (kc rows
- * of mr floats, k-major) and a packed B panel (kc rows of nr floats):
+ * of mr floats, k-major) and a B panel of kc rows of nr floats, ldb floats apart (nr when
+ * packed; a plain row-major B is read in place when a whole panel fits):
  *   C = alpha * (A.B) [+ beta * C when beta != 0] [+ bias[i] on row i when bias != NULL].
  * Panels are zero padded past m / n. */
-typedef void (*octet_sgemm_ukernel_fn)(size_t kc, const float *a, const float *b, float *c,
-                                       size_t ldc, size_t m, size_t n, float alpha, float beta,
+typedef void (*octet_sgemm_ukernel_fn)(size_t kc, const float *a, const float *b, size_t ldb,
+                                       float *c, size_t ldc, size_t m, size_t n, float alpha, float beta,
                                        const float *bias);
 
 typedef struct octet_sgemm_ukernel {

@@ -13,7 +13,7 @@ static inline __m512 finish(__m512 acc, __m512 va, __m512 vb, const float *c, fl
   return r;
 }
 
-void octet_f32_gemm_12x32__avx512f(size_t kc, const float *a, const float *b, float *c,
+void octet_f32_gemm_12x32__avx512f(size_t kc, const float *a, const float *b, size_t ldb, float *c,
                                    size_t ldc, size_t m, size_t n, float alpha, float beta,
                                    const float *bias) {
   __m512 acc[24];
@@ -27,7 +27,7 @@ void octet_f32_gemm_12x32__avx512f(size_t kc, const float *a, const float *b, fl
       acc[2 * i + 1] = _mm512_fmadd_ps(ai, b1, acc[2 * i + 1]);
     }
     a += 12;
-    b += 32;
+    b += ldb;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   const int hb = bias != NULL;

@@ -13,7 +13,7 @@ static inline __m256 finish(__m256 acc, __m256 va, __m256 vb, const float *c, fl
   return r;
 }
 
-void octet_f32_gemm_6x16__avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+void octet_f32_gemm_6x16__avx2(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
                                size_t m, size_t n, float alpha, float beta, const float *bias) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -43,7 +43,7 @@ void octet_f32_gemm_6x16__avx2(size_t kc, const float *a, const float *b, float 
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
     a += 6;
-    b += 16;
+    b += ldb;
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   const int hb = bias != NULL;

@@ -5,9 +5,9 @@
 
 #include <stddef.h>
 
-void octet_f32_gemm_6x16__avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+void octet_f32_gemm_6x16__avx2(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
                                size_t m, size_t n, float alpha, float beta, const float *bias);
-void octet_f32_gemm_12x32__avx512f(size_t kc, const float *a, const float *b, float *c,
+void octet_f32_gemm_12x32__avx512f(size_t kc, const float *a, const float *b, size_t ldb, float *c,
                                    size_t ldc, size_t m, size_t n, float alpha, float beta,
                                    const float *bias);
 

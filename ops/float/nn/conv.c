@@ -219,28 +219,37 @@ static void im2col_pack(const void *vctx, size_t n0, size_t count, size_t k0, si
     run_start[nruns] = (int64_t)count;
   }
   const int64_t sw = g->s[2];
+  /* (ci, kd, kh, kw) of row k0, then stepped: no divisions per row. */
+  int64_t ci = (int64_t)k0 / kvol, r0 = (int64_t)k0 % kvol;
+  int64_t kd = r0 / khw, kh = (r0 / g->k[2]) % g->k[1], kw = r0 % g->k[2];
   for (size_t kk = 0; kk < kc; kk++) {
-    int64_t k = (int64_t)(k0 + kk);
-    int64_t ci = k / kvol, r = k % kvol;
-    int64_t kd = r / khw, kh = (r / g->k[2]) % g->k[1], kw = r % g->k[2];
     const float *xc = c->x + ci * plane;
     float *d = dst + kk * width;
+    const int64_t dd = kd * g->d[0], dh = kh * g->d[1], dwo = kw * g->d[2];
     for (int ri = 0; ri < nruns; ri++) {
       int64_t j0 = run_start[ri], j1 = run_start[ri + 1];
-      int64_t id = run_d[ri] + kd * g->d[0], ih = run_h[ri] + kh * g->d[1];
+      int64_t id = run_d[ri] + dd, ih = run_h[ri] + dh;
       if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
-        memset(d + j0, 0, (size_t)(j1 - j0) * sizeof(float));
+        for (int64_t j = j0; j < j1; j++) d[j] = 0.0f;
         continue;
       }
       const float *row = xc + (id * IH + ih) * IW;
-      int64_t iw0 = run_w[ri] + kw * g->d[2];
+      int64_t iw0 = run_w[ri] + dwo;
       if (sw == 1) {
         /* iw = iw0 + (j - j0): valid for j in [j0 - iw0, j0 - iw0 + IW) */
         int64_t lo = j0 - iw0 > j0 ? j0 - iw0 : j0, hi = j0 - iw0 + IW < j1 ? j0 - iw0 + IW : j1;
         if (hi < lo) hi = lo;
-        if (lo > j0) memset(d + j0, 0, (size_t)(lo - j0) * sizeof(float));
-        if (hi > lo) memcpy(d + lo, row + iw0 + (lo - j0), (size_t)(hi - lo) * sizeof(float));
-        if (j1 > hi) memset(d + hi, 0, (size_t)(j1 - hi) * sizeof(float));
+        const float *src = row + iw0 - j0;
+        if (lo == 0 && hi == 16 && j0 == 0 && j1 == 16) {
+          for (int j = 0; j < 16; j++) d[j] = src[j]; /* the common case: one full interior run */
+          continue;
+        }
+        for (int64_t j = j0; j < lo; j++) d[j] = 0.0f;
+        for (int64_t j = lo; j < hi; j++) d[j] = src[j];
+        for (int64_t j = hi; j < j1; j++) d[j] = 0.0f;
+      } else if (iw0 >= 0 && iw0 + (j1 - j0 - 1) * sw < IW) {
+        const float *src = row + iw0;
+        for (int64_t j = j0; j < j1; j++) d[j] = src[(j - j0) * sw];
       } else {
         for (int64_t j = j0; j < j1; j++) {
           int64_t iw = iw0 + (j - j0) * sw;
@@ -248,7 +257,17 @@ static void im2col_pack(const void *vctx, size_t n0, size_t count, size_t k0, si
         }
       }
     }
-    if (count < width) memset(d + count, 0, (width - count) * sizeof(float));
+    for (size_t j = count; j < width; j++) d[j] = 0.0f;
+    if (++kw == g->k[2]) {
+      kw = 0;
+      if (++kh == g->k[1]) {
+        kh = 0;
+        if (++kd == g->k[0]) {
+          kd = 0;
+          ci++;
+        }
+      }
+    }
   }
 }
 
