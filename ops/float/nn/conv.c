@@ -241,11 +241,12 @@ static void im2col_pack(const void *vctx, size_t n0, size_t count, size_t k0, si
         if (hi < lo) hi = lo;
         const float *src = row + iw0 - j0;
         if (lo == 0 && hi == 16 && j0 == 0 && j1 == 16) {
-          for (int j = 0; j < 16; j++) d[j] = src[j]; /* the common case: one full interior run */
+          /* The common case: one full interior run; a constant size inlines the copy. */
+          memcpy(d, src, 16 * sizeof(float));
           continue;
         }
         for (int64_t j = j0; j < lo; j++) d[j] = 0.0f;
-        for (int64_t j = lo; j < hi; j++) d[j] = src[j];
+        if (hi > lo) memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
         for (int64_t j = hi; j < j1; j++) d[j] = 0.0f;
       } else if (iw0 >= 0 && iw0 + (j1 - j0 - 1) * sw < IW) {
         const float *src = row + iw0;
