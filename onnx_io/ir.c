@@ -605,7 +605,8 @@ static bool value_eq(eq_ctx *c, const octet_ir_value *a, const octet_ir_value *b
         (a->dims[i].param == NULL) != (b->dims[i].param == NULL))
       return differ(c, "%s: value '%s' shape differs", ctx, a->name);
   if (!str_eq(a->doc_string, b->doc_string)) return differ(c, "%s: value '%s' doc_string differs", ctx, a->name);
-  return true;
+  if ((a->elem == NULL) != (b->elem == NULL)) return differ(c, "%s: value '%s' element type differs", ctx, a->name);
+  return a->elem ? value_eq(c, a->elem, b->elem, ctx) : true;
 }
 
 static bool graph_eq(eq_ctx *c, const octet_ir_graph *a, const octet_ir_graph *b);

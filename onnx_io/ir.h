@@ -38,6 +38,10 @@ typedef struct octet_ir_value {
   int32_t rank;      /* -1: shape unknown */
   octet_ir_dim *dims;
   const char *doc_string;
+  /* Added: for SEQUENCE / OPTIONAL, the full element type (name ""), so nested types such as
+   * optional(sequence(tensor)) survive a round trip; elem_type/rank/dims above still describe
+   * the innermost tensor. NULL when the element type is not given. */
+  struct octet_ir_value *elem;
 } octet_ir_value;
 
 /* Where an external tensor's bytes are in its side file. */

@@ -380,7 +380,8 @@ static octet_status convert_shape(load_ctx *c, const Onnx__TensorShapeProto *sh,
 
 static octet_status convert_type(load_ctx *c, const Onnx__TypeProto *tp, octet_ir_value *v, int depth) {
   v->rank = -1;
-  if (!tp || depth > 16) return OCTET_OK;
+  if (!tp) return OCTET_OK;
+  if (depth > 16) return octet_fail(c->err, OCTET_STATUS_INVALID_MODEL, "value '%s': type nested too deeply", v->name);
   switch (tp->value_case) {
   case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
     v->kind = OCTET_IR_TYPE_TENSOR;
@@ -396,7 +397,11 @@ static octet_status convert_type(load_ctx *c, const Onnx__TypeProto *tp, octet_i
                                                                                         : tp->optional_type->elem_type;
     octet_status st = convert_type(c, e, v, depth + 1);
     v->kind = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? OCTET_IR_TYPE_SEQUENCE : OCTET_IR_TYPE_OPTIONAL;
-    return st;
+    if (st != OCTET_OK || !e) return st;
+    if (!(v->elem = arena(c, 1, sizeof *v->elem))) return oom(c, "a type");
+    v->elem->name = "";
+    v->elem->doc_string = "";
+    return convert_type(c, e, v->elem, depth + 1);
   }
   case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: v->kind = OCTET_IR_TYPE_MAP; return OCTET_OK;
   case ONNX__TYPE_PROTO__VALUE__NOT_SET: v->kind = OCTET_IR_TYPE_NONE; return OCTET_OK;

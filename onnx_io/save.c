@@ -164,7 +164,10 @@ static Onnx__TypeProto *save_type(save_ctx *c, const octet_ir_value *v, bool ele
   case OCTET_IR_TYPE_OPTIONAL: {
     /* The IR keeps only a tensor element: nested sequences/optionals are not represented. */
     Onnx__TypeProto *elem = NULL;
-    if (v->elem_type != 0 || v->rank >= 0) {
+    if (v->elem) {
+      elem = save_type(c, v->elem, false);
+      if (!elem && c->st != OCTET_OK) return NULL;
+    } else if (v->elem_type != 0 || v->rank >= 0) {
       elem = save_type(c, v, true);
       if (!elem) return NULL;
     }
