@@ -372,6 +372,62 @@ static void test_reduce_mean_large_inner_and_middle_axes_match_reference(void **
   free(xv);
 }
 
+static void test_reduce_opset18_takes_axes_input_for_every_reduction(void **s) {
+  (void)s;
+  octet_tensor x = x232();
+  int64_t axv[] = {2};
+  octet_tensor axes = tens(OCTET_DTYPE_INT64, 1, (const int64_t[]){1}, axv);
+  const octet_tensor *in[] = {&x, &axes};
+  octet_attr at[] = {attr_i("keepdims", 0)};
+  node_run r = run_node("ReduceMax", 18, at, 1, in, 2, 1);
+  assert_int_equal(r.status, OCTET_OK);
+  expect_shape(&r.out[0], 2, (const int64_t[]){2, 3});
+  expect_f32(&r.out[0], (const float[]){2, 4, 6, 8, 10, 12}, 6, 0);
+  node_free(&r);
+  /* the attribute form is refused from 18 on */
+  octet_attr bad[] = {attr_ints("axes", axv, 1)};
+  r = run_node("ReduceMax", 18, bad, 1, in, 2, 1);
+  assert_int_equal(r.status, OCTET_STATUS_INVALID_MODEL);
+  node_free(&r);
+}
+
+/* Softmax along the last and a middle axis against a double-precision reference (1e-6
+ * relative beyond the float rounding of x - max), identical for any thread split. */
+static void test_softmax_matches_double_reference_for_any_split(void **s) {
+  (void)s;
+  const int64_t A = 5, N = 67, I = 300;
+  float *xv = malloc(sizeof(float) * A * N * I);
+  for (int64_t i = 0; i < A * N * I; i++) xv[i] = (float)((i * 2654435761u) % 20011) / 1000.0f - 10.0f;
+  octet_tensor x = tens(OCTET_DTYPE_FLOAT, 3, (const int64_t[]){A, N, I}, xv);
+  const octet_tensor *in[] = {&x};
+  for (int axis = 1; axis <= 2; axis++) {
+    octet_attr at[] = {attr_i("axis", axis)};
+    node_run a = run_node_host("Softmax", 13, at, 1, in, 1, false, 1, NULL);
+    node_run b = run_node_host("Softmax", 13, at, 1, in, 1, false, 1, &odd_host);
+    assert_int_equal(a.status, OCTET_OK);
+    assert_memory_equal(a.out[0].data, b.out[0].data, sizeof(float) * A * N * I);
+    const float *y = a.out[0].data;
+    size_t len = axis == 1 ? (size_t)N : (size_t)I, stride = axis == 1 ? (size_t)I : 1;
+    size_t groups = (size_t)(A * N * I) / len;
+    for (size_t g = 0; g < groups; g++) {
+      size_t base = axis == 1 ? (g / I) * N * I + g % I : g * I;
+      double m = -INFINITY, z = 0;
+      for (size_t r = 0; r < len; r++) m = fmax(m, xv[base + r * stride]);
+      for (size_t r = 0; r < len; r++) z += exp(xv[base + r * stride] - m);
+      for (size_t r = 0; r < len; r++) {
+        double d = xv[base + r * stride] - m, want = exp(d) / z, got = y[base + r * stride];
+        /* 1e-6 relative, plus the rounding of x - max in float (as every float softmax does,
+         * ONNX Runtime too): up to |x - max| * 2^-24 relative. */
+        if (!(fabs(got - want) <= (1e-6 + fabs(d) * 6e-8) * want + 1e-30))
+          fail_msg("axis %d group %zu elem %zu: got %.9g want %.9g", axis, g, r, got, want);
+      }
+    }
+    node_free(&a);
+    node_free(&b);
+  }
+  free(xv);
+}
+
 /* ---- ArgMax / ArgMin ---- */
 
 static void test_argmax_ties_pick_first_or_last_index(void **s) {
@@ -675,10 +731,12 @@ int main(void) {
       cmocka_unit_test(test_reduce_integer_and_double_types),
       cmocka_unit_test(test_reduce_bad_axis_fails_with_node_name),
       cmocka_unit_test(test_reduce_mean_large_inner_and_middle_axes_match_reference),
+      cmocka_unit_test(test_reduce_opset18_takes_axes_input_for_every_reduction),
       cmocka_unit_test(test_argmax_ties_pick_first_or_last_index),
       cmocka_unit_test(test_argmin_default_axis_zero),
       cmocka_unit_test(test_softmax_opset11_coerces_to_2d_but_opset13_uses_one_axis),
       cmocka_unit_test(test_softmax_large_values_do_not_overflow),
+      cmocka_unit_test(test_softmax_matches_double_reference_for_any_split),
       cmocka_unit_test(test_logsoftmax_and_hardmax_along_middle_axis),
       cmocka_unit_test(test_topk_ties_go_to_lower_index),
       cmocka_unit_test(test_topk_opset1_k_attribute_along_axis0),
