@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "ops/cpu.h"
 
 static const float RTOL = 1e-4f, ATOL = 1e-4f;
 
@@ -141,6 +142,16 @@ static void test_conv_1d_and_3d_match_naive(void **st) {
 static void test_conv_depthwise_and_multiplier_match_naive(void **st) {
   (void)st;
   for (int i = 0; i < 20; i++) conv_case(2, th_randi(1, 24), 1, i % 3 ? 1 : 2, i % 4, i % 2, i % 3, NULL);
+}
+
+static void test_conv_portable_paths_match_naive(void **st) {
+  (void)st;
+  octet_cpu_set_mask(0); /* force the plain-C micro-kernel and depthwise rows */
+  for (int i = 0; i < 12; i++) {
+    conv_case(2, th_randi(1, 24), 1, 1, i % 4, i % 2, 1, NULL);
+    conv_case(2, th_randi(1, 2), th_randi(1, 9), th_randi(1, 9), i % 4, i % 2, 1, NULL);
+  }
+  octet_cpu_set_mask(~0u);
 }
 
 static void test_conv_pointwise_large_channels(void **st) {
@@ -592,6 +603,7 @@ int main(void) {
     cmocka_unit_test(test_conv_2d_matches_naive_on_random_shapes),
     cmocka_unit_test(test_conv_1d_and_3d_match_naive),
     cmocka_unit_test(test_conv_depthwise_and_multiplier_match_naive),
+    cmocka_unit_test(test_conv_portable_paths_match_naive),
     cmocka_unit_test(test_conv_pointwise_large_channels),
     cmocka_unit_test(test_conv_same_result_for_any_thread_split),
     cmocka_unit_test(test_conv_rejects_channel_mismatch),
