@@ -84,6 +84,7 @@ octet_status octet_calibrator_entry(octet_calibrator *c, const char *name, octet
   }
   e = &c->entries[c->n];
   memset(e, 0, sizeof *e);
+  e->rank = -1;
   if (!(e->name = octet_strdup(name))) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
   if ((st = octet_hist_init(&e->hist, c->half_bins, err))) {
     octet_free(e->name);
@@ -102,6 +103,7 @@ octet_status octet_calibrator_observe(octet_calibrator *c, const char *name,
   octet_calib_entry *e;
   octet_status st = octet_calibrator_entry(c, name, &e, err);
   if (st) return st;
+  e->rank = value->rank;
   octet_hist_add(&e->hist, value->data, octet_tensor_numel(value));
   return OCTET_OK;
 }
@@ -161,6 +163,7 @@ octet_status octet_calibrator_save_state(const octet_calibrator *c, const char *
     for (size_t b = 0; b < 2 * (size_t)h->half_bins; b++) nz += h->bins[b] != 0;
     PUT(f, len);
     fwrite(e->name, 1, len, f);
+    PUT(f, e->rank);
     PUT(f, h->exp);
     PUT(f, h->count);
     PUT(f, h->zeros);
@@ -251,6 +254,8 @@ octet_status octet_calibrator_merge_state(octet_calibrator *c, const char *path,
     take(&r, name, name_len);
     name[name_len] = 0;
     memset(h.bins, 0, 2 * (size_t)half_bins * sizeof *h.bins);
+    int32_t rank;
+    take(&r, &rank, 4);
     take(&r, &h.exp, 4);
     take(&r, &h.count, 8);
     take(&r, &h.zeros, 8);
@@ -269,8 +274,10 @@ octet_status octet_calibrator_merge_state(octet_calibrator *c, const char *path,
     bool exp_ok = h.exp == OCTET_HIST_EMPTY_EXP || (h.exp > -200 && h.exp < 200);
     if (!r.bad && !exp_ok) r.bad = true;
     octet_calib_entry *e = NULL;
-    if (!r.bad && !(st = octet_calibrator_entry(c, name, &e, err)))
+    if (!r.bad && !(st = octet_calibrator_entry(c, name, &e, err))) {
       st = octet_hist_merge(&e->hist, &h, err);
+      if (rank >= 0) e->rank = rank;
+    }
     octet_free(name);
   }
   if (!st && r.bad)

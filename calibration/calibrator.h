@@ -8,6 +8,7 @@
 
 typedef struct octet_calib_entry {
   char *name;
+  int32_t rank; /* of the last tensor observed (-1 before any); the quantizer checks ops with it */
   octet_hist hist;
 } octet_calib_entry;
 

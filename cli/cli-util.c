@@ -32,3 +32,12 @@ double cli_seconds(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+octet_status cli_fail(octet_error *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  err->status = OCTET_STATUS_INVALID_ARGUMENT;
+  return err->status;
+}

@@ -9,5 +9,6 @@
 int octet_cmd_inspect(int argc, char **argv);
 int octet_cmd_run(int argc, char **argv);
 int octet_cmd_calibrate(int argc, char **argv);
+int octet_cmd_quantize(int argc, char **argv);
 
 #endif

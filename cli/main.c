@@ -12,6 +12,7 @@ static const struct {
   {"inspect", octet_cmd_inspect, "describe a model: inputs, outputs, ops, parameters"},
   {"run", octet_cmd_run, "run a model on inputs from .npy/.pb files"},
   {"calibrate", octet_cmd_calibrate, "record activation ranges over calibration data"},
+  {"quantize", octet_cmd_quantize, "quantize a float model to int8 (QDQ) with calibration data"},
 };
 
 static void usage(FILE *f) {

@@ -205,6 +205,42 @@ OCTET_API octet_status octet_dataset_read(octet_dataset *dataset, uint64_t first
                                           int32_t dtype, octet_tensor *out, octet_error *err);
 OCTET_API void octet_dataset_destroy(octet_dataset *dataset);
 
+/* Called after each batch with the samples done so far and the total. */
+typedef void (*octet_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Feeds samples [first, last) of the datasets (one per session input, in input order) through
+ * the session in batches, observing the inputs and every produced float tensor in calibrator.
+ * The session must have been created with octet_calibrator_observer and this calibrator.
+ * batch 0: the input's fixed batch size, else 16. */
+OCTET_API octet_status octet_calibrate(octet_calibrator *calibrator, octet_session *session,
+                                       const octet_model *model, octet_dataset *const *datasets,
+                                       uint64_t first, uint64_t last, uint64_t batch,
+                                       octet_progress_fn progress, void *progress_ctx,
+                                       octet_error *err);
+
+/* ---- Quantization -------------------------------------------------------------------------- */
+
+typedef struct octet_quantize_options {
+  const char *format;        /* "qdq" (default) or "qop" */
+  const char *method;        /* activation ranges: minmax, percentile, entropy, mse; NULL: default */
+  octet_calibration_choice choice; /* percentile / entropy settings (methods is ignored) */
+  int per_tensor_weights;    /* default: per output channel */
+  int signed_activations;    /* int8 activations (default uint8) */
+  const char *exclude_nodes; /* comma-separated node names kept float */
+  const char *exclude_ops;   /* comma-separated op types kept float */
+} octet_quantize_options;
+
+/* Step 1, before calibrating: Constant nodes become initializers, BatchNormalization folds into
+ * Conv. *notes (optional, octet_string_free) says what changed. */
+OCTET_API octet_status octet_quantize_prepare(octet_model *model, char **notes, octet_error *err);
+/* Step 2: rewrites the prepared, calibrated model in place (QDQ or QOperator form). *summary
+ * (optional) is a one-screen text of what was quantized and what stayed float, and why. */
+OCTET_API octet_status octet_quantize_model(octet_model *model, const octet_calibrator *calibrator,
+                                            const octet_quantize_options *options, char **summary,
+                                            octet_error *err);
+/* Whether the model already holds quantized operators (QDQ pairs, QLinear*, *Integer). */
+OCTET_API int octet_model_is_quantized(const octet_model *model);
+
 #ifdef __cplusplus
 }
 #endif

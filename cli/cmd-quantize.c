@@ -1,0 +1,267 @@
+/* cmd-quantize.c — `octet quantize`: float model + calibration data in, int8 model out, with
+ * an optional side-by-side evaluation of float and int8 (accuracy and speed). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli-data.h"
+#include "cli/cli-util.h"
+#include "cli/cli.h"
+
+static const char usage_text[] =
+  "usage: octet quantize MODEL OUTPUT --data [NAME=]PATH... [options]\n\n"
+  "  --method M             activation ranges: minmax, percentile, entropy, mse (default percentile)\n"
+  "  --percentile P         for --method percentile (default 99.999)\n"
+  "  --format F             qdq (default, portable) or qop (QLinear* operators)\n"
+  "  --per-tensor           one scale per weight tensor (default: per output channel)\n"
+  "  --int8-activations     signed int8 activations (default uint8)\n"
+  "  --exclude-nodes A,B    keep these nodes in float\n"
+  "  --exclude-ops X,Y      keep these op types in float (e.g. Softmax)\n"
+  "  --eval-data X.npy      after quantizing, run float and int8 on X and compare\n"
+  "  --eval-labels Y.npy    integer labels for --eval-data: report top-1 accuracy\n"
+  "  --threads N            threads (default: all cores)\n"
+  "  --plugin PATH          kernel module (default: next to the octet library)\n";
+
+static long long file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Runs a model over the evaluation set; fills predictions (argmax of output 0) and seconds. */
+static octet_status evaluate(const char *path, const char *plugin, uint32_t threads, octet_dataset *x,
+                             uint64_t n, int64_t *pred, double *seconds, octet_error *err) {
+  octet_model *m = NULL;
+  octet_session *s = NULL;
+  octet_session_options so = {.n_threads = threads, .plugin_path = plugin};
+  octet_status st = octet_model_load(path, NULL, &m, err);
+  if (!st) st = octet_session_create(m, &so, &s, err);
+  if (!st && octet_session_input_count(s) != 1)
+    st = cli_fail(err, "--eval-data works with one-input models; this one has %zu", octet_session_input_count(s));
+  octet_tensor type = {0};
+  const char *name;
+  if (!st) st = octet_model_input(m, 0, &name, &type, err);
+  uint64_t step = type.rank > 0 && type.dims[0] > 0 ? (uint64_t)type.dims[0] : 1; /* latency: batch 1 */
+  double t = 0;
+  for (uint64_t at = 0; !st && at < n; at += step) {
+    octet_tensor in, out[8];
+    size_t n_out = octet_session_output_count(s) < 8 ? octet_session_output_count(s) : 8;
+    uint64_t b = n - at < step ? n - at : step;
+    if ((st = octet_dataset_read(x, at, b, type.dtype ? type.dtype : OCTET_DTYPE_FLOAT, &in, err))) break;
+    double t0 = cli_seconds();
+    st = octet_session_run(s, &in, 1, out, n_out, err);
+    t += cli_seconds() - t0;
+    octet_tensor_free(&in);
+    if (st) break;
+    if (out[0].dtype != OCTET_DTYPE_FLOAT || out[0].rank < 1) {
+      st = cli_fail(err, "--eval-data expects a float score output [N, classes]");
+      break;
+    }
+    int64_t classes = 1;
+    for (int r = 1; r < out[0].rank; r++) classes *= out[0].dims[r];
+    for (uint64_t i = 0; i < b; i++) {
+      const float *row = (const float *)out[0].data + i * (uint64_t)classes;
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
+      pred[at + i] = best;
+    }
+  }
+  *seconds = t;
+  octet_session_destroy(s);
+  octet_model_destroy(m);
+  return st;
+}
+
+static int eval_report(const char *in, const char *out, const char *plugin, uint32_t threads,
+                       const char *xpath, const char *ypath) {
+  octet_error err = {0};
+  octet_dataset *x = NULL, *y = NULL;
+  int rc = 1;
+  int64_t *pf = NULL, *pq = NULL;
+  octet_tensor labels = {0};
+  if (octet_dataset_open(xpath, NULL, NULL, &x, &err)) goto fail;
+  uint64_t n = octet_dataset_count(x);
+  if (ypath) {
+    if (octet_dataset_open(ypath, NULL, NULL, &y, &err) || octet_dataset_read(y, 0, octet_dataset_count(y),
+                                                                             OCTET_DTYPE_FLOAT, &labels, &err))
+      goto fail;
+    if (octet_dataset_count(y) < n) n = octet_dataset_count(y);
+  }
+  pf = calloc(n, sizeof *pf);
+  pq = calloc(n, sizeof *pq);
+  double tf, tq;
+  if (!pf || !pq) goto fail;
+  if (evaluate(in, plugin, threads, x, n, pf, &tf, &err) || evaluate(out, plugin, threads, x, n, pq, &tq, &err))
+    goto fail;
+  uint64_t agree = 0, cf = 0, cq = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    agree += pf[i] == pq[i];
+    if (ypath) {
+      int64_t lab = (int64_t)((float *)labels.data)[i];
+      cf += pf[i] == lab;
+      cq += pq[i] == lab;
+    }
+  }
+  printf("\n%-8s %12s %12s %14s\n", "", "top-1", "agreement", "latency/run");
+  if (ypath) {
+    printf("%-8s %11.2f%% %12s %11.3f ms\n", "float", 100.0 * (double)cf / (double)n, "", 1e3 * tf / (double)n);
+    printf("%-8s %11.2f%% %11.2f%% %11.3f ms\n", "int8", 100.0 * (double)cq / (double)n,
+           100.0 * (double)agree / (double)n, 1e3 * tq / (double)n);
+    printf("drop: %.2f points on %llu samples; int8 is %.2fx the float speed\n",
+           100.0 * ((double)cf - (double)cq) / (double)n, (unsigned long long)n, tf / tq);
+  } else {
+    printf("%-8s %12s %11.2f%% %11.3f ms\n", "int8", "", 100.0 * (double)agree / (double)n, 1e3 * tq / (double)n);
+  }
+  rc = 0;
+  goto out;
+fail:
+  fprintf(stderr, "octet quantize: evaluation: %s\n", err.message[0] ? err.message : "out of memory");
+out:
+  free(pf);
+  free(pq);
+  octet_tensor_free(&labels);
+  octet_dataset_destroy(x);
+  octet_dataset_destroy(y);
+  return rc;
+}
+
+int octet_cmd_quantize(int argc, char **argv) {
+  const char *in = NULL, *out = NULL, *plugin = NULL, *eval_x = NULL, *eval_y = NULL;
+  octet_quantize_options qo = {0};
+  uint32_t threads = 0;
+  uint64_t u;
+  cli_data data = {0};
+  int r;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage_text, stdout);
+      fputs(cli_data_usage, stdout);
+      return 0;
+    }
+    if (a[0] != '-') {
+      if (!in) in = a;
+      else if (!out) out = a;
+      else return cli_usage("quantize", "unexpected argument '%s'", a);
+      continue;
+    }
+    if ((r = cli_data_option(&data, "quantize", argc, argv, &i))) {
+      if (r == 2) return 2;
+      continue;
+    }
+    if (!strcmp(a, "--per-tensor")) {
+      qo.per_tensor_weights = 1;
+      continue;
+    }
+    if (!strcmp(a, "--int8-activations")) {
+      qo.signed_activations = 1;
+      continue;
+    }
+    static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
+                                             "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
+                                             "--plugin"};
+    size_t k = 0;
+    while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
+    if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
+    if (i + 1 >= argc) return cli_usage("quantize", "option %s needs a value", a);
+    const char *v = argv[++i];
+    switch (k) {
+    case 0: qo.method = v; break;
+    case 1: {
+      char *end;
+      qo.choice.percentile = strtod(v, &end);
+      if (*end || !(qo.choice.percentile > 50 && qo.choice.percentile <= 100))
+        return cli_usage("quantize", "--percentile must be in (50, 100], got '%s'", v);
+      break;
+    }
+    case 2:
+      if (strcmp(v, "qdq") && strcmp(v, "qop")) return cli_usage("quantize", "--format is qdq or qop, got '%s'", v);
+      qo.format = v;
+      break;
+    case 3: qo.exclude_nodes = v; break;
+    case 4: qo.exclude_ops = v; break;
+    case 5: eval_x = v; break;
+    case 6: eval_y = v; break;
+    case 7:
+      if (cli_parse_u64(v, 0, 1024, &u)) return cli_usage("quantize", "bad --threads '%s'", v);
+      threads = (uint32_t)u;
+      break;
+    default: plugin = v;
+    }
+  }
+  if (!in || !out) return cli_usage("quantize", "give the input MODEL and the OUTPUT path");
+  if (!strcmp(in, out) || same_file(in, out))
+    return cli_usage("quantize", "OUTPUT '%s' is the input model: octet never overwrites its input", out);
+  if (eval_y && !eval_x) return cli_usage("quantize", "--eval-labels needs --eval-data");
+  if (qo.method && strcmp(qo.method, "minmax") && strcmp(qo.method, "percentile") &&
+      strcmp(qo.method, "entropy") && strcmp(qo.method, "mse"))
+    return cli_usage("quantize", "unknown --method '%s' (minmax, percentile, entropy or mse)", qo.method);
+
+  octet_error err = {0};
+  octet_model *model = NULL, *check = NULL;
+  octet_session *sess = NULL;
+  octet_calibrator *cal = NULL;
+  octet_dataset *ds[CLI_MAX_DATA] = {0};
+  size_t n_in = 0;
+  char *notes = NULL, *summary = NULL;
+  int rc = 1;
+  if (octet_model_load(in, NULL, &model, &err)) goto fail;
+  if (octet_model_is_quantized(model)) {
+    fprintf(stderr, "octet quantize: %s is already quantized; octet never quantizes twice. "
+                    "Run it as is with `octet run`.\n", in);
+    goto out;
+  }
+  if (!data.n) {
+    rc = cli_usage("quantize", "static quantization needs calibration data: --data [NAME=]PATH");
+    goto out;
+  }
+  if (octet_quantize_prepare(model, &notes, &err)) goto fail;
+  if (octet_calibrator_create(NULL, &cal, &err)) goto fail;
+  octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
+                              .observer = octet_calibrator_observer, .observer_ctx = cal};
+  if (octet_session_create(model, &so, &sess, &err)) goto fail;
+  n_in = octet_session_input_count(sess);
+  if (n_in > CLI_MAX_DATA) {
+    fprintf(stderr, "octet quantize: the model has %zu inputs (at most %d supported)\n", n_in, CLI_MAX_DATA);
+    goto out;
+  }
+  uint64_t total;
+  if (cli_data_open(&data, sess, ds, &total, &err)) goto fail;
+  cli_progress p;
+  cli_progress_start(&p, "calibrate");
+  if (octet_calibrate(cal, sess, model, ds, 0, total, data.batch, cli_progress_update, &p, &err)) goto fail;
+  octet_session_destroy(sess);
+  sess = NULL;
+  if (octet_quantize_model(model, cal, &qo, &summary, &err)) goto fail;
+  octet_save_options save = {0};
+  if (octet_model_save(model, out, &save, &err)) goto fail;
+  /* The output must load and plan in octet before we call it done. */
+  octet_session_options plain = {.n_threads = threads, .plugin_path = plugin};
+  if (octet_model_load(out, NULL, &check, &err) || octet_session_create(check, &plain, &sess, &err)) {
+    fprintf(stderr, "octet quantize: the written model does not load back: %s\n", err.message);
+    goto out;
+  }
+  long long before = file_size(in), after = file_size(out);
+  printf("%s\n%s", notes, summary);
+  printf("size: %.1f KiB -> %.1f KiB (%.2fx smaller); calibrated on %llu samples\nwrote %s\n", before / 1024.0,
+         after / 1024.0, after > 0 ? (double)before / (double)after : 0.0, (unsigned long long)total, out);
+  rc = eval_x ? eval_report(in, out, plugin, threads, eval_x, eval_y) : 0;
+  goto out;
+fail:
+  fprintf(stderr, "octet quantize: %s\n", err.message);
+out:
+  cli_data_close(ds, n_in);
+  octet_session_destroy(sess);
+  octet_model_destroy(check);
+  octet_model_destroy(model);
+  octet_calibrator_destroy(cal);
+  octet_string_free(notes);
+  octet_string_free(summary);
+  return rc;
+}

@@ -1,0 +1,50 @@
+/* graph-edit.h — what graph passes need on top of the IR builders: who produces and consumes a
+ * name, fresh names, adding nodes with their inputs and outputs, dropping nodes, re-sorting. */
+#ifndef OCTET_QUANTIZE_GRAPH_EDIT_H
+#define OCTET_QUANTIZE_GRAPH_EDIT_H
+
+#include "onnx_io/ir.h"
+
+typedef struct octet_edit {
+  octet_model *m;
+  octet_ir_graph *g;
+  bool *dead; /* nodes marked for removal (by index), applied by octet_edit_finish */
+  size_t cap_dead;
+  uint64_t counter; /* for fresh names */
+} octet_edit;
+
+octet_status octet_edit_begin(octet_edit *e, octet_model *m, octet_ir_graph *g, octet_error *err);
+/* Removes dead nodes and sorts the rest topologically (files must list nodes in order). */
+octet_status octet_edit_finish(octet_edit *e, octet_error *err);
+void octet_edit_end(octet_edit *e);
+
+/* Index of the node producing `name`, or SIZE_MAX (graph input, initializer, outer scope). */
+size_t octet_edit_producer(const octet_edit *e, const char *name);
+/* Number of live node inputs reading `name` (subgraph reads count as one), and whether it is a
+ * graph output. */
+size_t octet_edit_consumers(const octet_edit *e, const char *name);
+bool octet_edit_is_graph_output(const octet_edit *e, const char *name);
+/* Replaces `from` by `to` in the inputs of every live node except `except` (SIZE_MAX: none). */
+void octet_edit_rename_uses(octet_edit *e, const char *from, const char *to, size_t except);
+
+/* A fresh tensor/node name "<base>_<suffix>" (made unique if taken). Arena string. */
+const char *octet_edit_name(octet_edit *e, const char *base, const char *suffix);
+
+/* Appends a node; returns its index or SIZE_MAX on out-of-memory. inputs/outputs are copied. */
+size_t octet_edit_add_node(octet_edit *e, const char *op_type, const char *domain, const char *name,
+                           size_t n_in, const char *const *inputs, size_t n_out,
+                           const char *const *outputs);
+/* Adds an INT attribute / FLOAT / INTS to node `index`. */
+bool octet_edit_attr_int(octet_edit *e, size_t node, const char *name, int64_t v);
+bool octet_edit_attr_float(octet_edit *e, size_t node, const char *name, float v);
+bool octet_edit_attr_ints(octet_edit *e, size_t node, const char *name, const int64_t *v, size_t n);
+void octet_edit_kill(octet_edit *e, size_t node);
+bool octet_edit_is_dead(const octet_edit *e, size_t node);
+
+/* Constant value of a name: an initializer of g (NULL if not constant). */
+const octet_ir_tensor *octet_edit_constant(const octet_edit *e, const char *name);
+/* Replaces (or adds) an initializer's content; data is copied into the arena. */
+octet_ir_tensor *octet_edit_set_initializer(octet_edit *e, const char *name, int32_t dtype,
+                                            int32_t rank, const int64_t *dims, const void *data);
+
+#endif

@@ -1,0 +1,396 @@
+/* qdq.c — static quantization in QDQ form: every quantized activation gets one
+ * QuantizeLinear -> DequantizeLinear pair shared by all its readers; weights become int8
+ * initializers (per output channel) behind a DequantizeLinear, biases int32. A runtime that
+ * sees DQ -> op -> Q runs the op in int8 (octet, ONNX Runtime, TensorRT, OpenVINO all do). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "quantize/passes.h"
+
+typedef enum { ROLE_NONE, ROLE_COMPUTE, ROLE_ELEMENTWISE, ROLE_CONCAT, ROLE_POOL, ROLE_PASSTHROUGH } role;
+
+static role op_role(const char *op) {
+  static const char *const compute[] = {"Conv", "ConvTranspose", "MatMul", "Gemm"};
+  static const char *const elementwise[] = {"Add", "Mul"};
+  static const char *const pool[] = {"AveragePool", "GlobalAveragePool"};
+  /* Data movement: the output keeps the input's scale and zero point (int8 in, int8 out). */
+  static const char *const pass[] = {"MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze",
+                                     "Unsqueeze", "GlobalMaxPool"};
+  for (size_t i = 0; i < OCTET_COUNTOF(compute); i++) if (!strcmp(op, compute[i])) return ROLE_COMPUTE;
+  for (size_t i = 0; i < OCTET_COUNTOF(elementwise); i++) if (!strcmp(op, elementwise[i])) return ROLE_ELEMENTWISE;
+  for (size_t i = 0; i < OCTET_COUNTOF(pool); i++) if (!strcmp(op, pool[i])) return ROLE_POOL;
+  for (size_t i = 0; i < OCTET_COUNTOF(pass); i++) if (!strcmp(op, pass[i])) return ROLE_PASSTHROUGH;
+  if (!strcmp(op, "Concat")) return ROLE_CONCAT;
+  return ROLE_NONE;
+}
+
+static bool in_list(const char *list, const char *name) {
+  if (!list || !name || !*name) return false;
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n && !strncmp(p, name, n)) return true;
+    p += k + (p[k] == ',');
+  }
+  return false;
+}
+
+/* A tensor chosen for a Q/DQ pair, and its parameters. */
+typedef struct qtensor {
+  const char *name;
+  float scale;
+  int32_t zp;
+  int32_t dtype;
+} qtensor;
+
+typedef struct qdq {
+  octet_edit e;
+  const octet_calibrator *cal;
+  const octet_qdq_options *o;
+  qtensor *t;
+  size_t n, cap;
+  role *roles;      /* per node: what the pass does with it (ROLE_NONE: float) */
+  bool *fused_act;  /* per node: a Relu/Clip folded into the producer's output range */
+} qdq;
+
+static qtensor *find_q(qdq *q, const char *name) {
+  for (size_t i = 0; i < q->n; i++)
+    if (!strcmp(q->t[i].name, name)) return &q->t[i];
+  return NULL;
+}
+
+static bool is_float_activation(qdq *q, const char *name) {
+  return name && *name && octet_calibrator_find(q->cal, name) != NULL;
+}
+
+/* Picks (or copies) parameters for an activation; false when it has no calibration data. */
+static octet_status want(qdq *q, const char *name, const qtensor *same_as, octet_error *err) {
+  if (find_q(q, name)) return OCTET_OK;
+  const octet_calib_entry *ce = octet_calibrator_find(q->cal, name);
+  if (!ce && !same_as) return OCTET_OK;
+  if (q->n == q->cap) {
+    size_t cap = q->cap ? 2 * q->cap : 64;
+    qtensor *t = octet_realloc(q->t, cap * sizeof *t);
+    if (!t) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    q->t = t;
+    q->cap = cap;
+  }
+  qtensor *t = &q->t[q->n++];
+  t->name = name;
+  if (same_as) {
+    t->scale = same_as->scale;
+    t->zp = same_as->zp;
+    t->dtype = same_as->dtype;
+    return OCTET_OK;
+  }
+  octet_range_options ro;
+  octet_calibration_range_options(&q->o->choice, q->o->method, &ro);
+  ro.unsigned_target = !q->o->signed_activations;
+  double lo, hi;
+  octet_status st = octet_range_choose(&ce->hist, &ro, &lo, &hi, err);
+  if (st) return octet_fail_prefix(err, "tensor '%s'", name);
+  t->dtype = q->o->signed_activations ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  octet_qparams_from_range(lo, hi, t->dtype, ro.symmetric, &t->scale, &t->zp);
+  return OCTET_OK;
+}
+
+/* The single consumer of a node's output when it is a Relu or a Clip from 0: its range can be
+ * the producer's output range (the int8 kernel saturates there). SIZE_MAX otherwise. */
+static size_t fusable_activation(qdq *q, size_t node) {
+  const octet_ir_node *n = &q->e.g->nodes[node];
+  if (n->n_outputs < 1 || octet_edit_consumers(&q->e, n->outputs[0]) != 1 ||
+      octet_edit_is_graph_output(&q->e, n->outputs[0]))
+    return SIZE_MAX;
+  for (size_t i = 0; i < q->e.g->n_nodes; i++) {
+    const octet_ir_node *c = &q->e.g->nodes[i];
+    if (c->n_inputs < 1 || strcmp(c->inputs[0], n->outputs[0]) || c->domain[0]) continue;
+    if (in_list(q->o->exclude_nodes, c->name) || in_list(q->o->exclude_ops, c->op_type)) return SIZE_MAX;
+    if (!strcmp(c->op_type, "Relu")) return i;
+    if (!strcmp(c->op_type, "Clip")) {
+      const octet_ir_tensor *mn = c->n_inputs > 1 ? octet_edit_constant(&q->e, c->inputs[1]) : NULL;
+      if (mn && mn->dtype == OCTET_DTYPE_FLOAT && mn->nbytes == 4 && *(const float *)mn->data == 0.0f) return i;
+    }
+    return SIZE_MAX;
+  }
+  return SIZE_MAX;
+}
+
+static const char *scalar_init(qdq *q, const char *base, const char *suffix, int32_t dtype, const void *v,
+                               octet_error *err) {
+  const char *name = octet_edit_name(&q->e, base, suffix);
+  if (!name || !octet_edit_set_initializer(&q->e, name, dtype, 0, NULL, v)) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  return name;
+}
+
+/* Inserts t -> Q -> DQ and points every node that reads t at the DQ output. */
+static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
+  uint8_t zb[4] = {0};
+  if (t->dtype == OCTET_DTYPE_INT8) zb[0] = (uint8_t)(int8_t)t->zp;
+  else zb[0] = (uint8_t)t->zp;
+  const char *s = scalar_init(q, t->name, "scale", OCTET_DTYPE_FLOAT, &t->scale, err);
+  const char *z = s ? scalar_init(q, t->name, "zero_point", t->dtype, zb, err) : NULL;
+  if (!z) return err->status;
+  const char *tq = octet_edit_name(&q->e, t->name, "quantized");
+  const char *tdq = octet_edit_name(&q->e, t->name, "dequantized");
+  const char *qn = octet_edit_name(&q->e, t->name, "QuantizeLinear");
+  const char *dn = octet_edit_name(&q->e, t->name, "DequantizeLinear");
+  octet_edit_rename_uses(&q->e, t->name, tdq, SIZE_MAX);
+  const char *qin[3] = {t->name, s, z}, *dqin[3] = {tq, s, z};
+  if (octet_edit_add_node(&q->e, "QuantizeLinear", "", qn, 3, qin, 1, &tq) == SIZE_MAX ||
+      octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, 3, dqin, 1, &tdq) == SIZE_MAX)
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  return OCTET_OK;
+}
+
+/* ---- weights and biases ---- */
+
+/* Quantizes a float weight symmetric int8, per channel along `axis` (or per tensor), and
+ * returns the name of the DequantizeLinear output that replaces it. Scales go to *scales. */
+static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float **scales, size_t *n_scales,
+                                   octet_error *err) {
+  const octet_ir_tensor *w = octet_edit_constant(&q->e, name);
+  size_t numel;
+  if (!w || w->dtype != OCTET_DTYPE_FLOAT || !octet_shape_numel(w->dims, w->rank, &numel)) return NULL;
+  bool per_channel = !q->o->per_tensor_weights && axis >= 0 && axis < w->rank;
+  size_t channels = per_channel ? (size_t)w->dims[axis] : 1, inner = 1;
+  if (per_channel)
+    for (int32_t d = (int32_t)axis + 1; d < w->rank; d++) inner *= (size_t)w->dims[d];
+  float *sc = octet_arena_alloc(q->e.m->arena, (channels ? channels : 1) * sizeof *sc);
+  int8_t *qw = octet_arena_alloc(q->e.m->arena, numel ? numel : 1);
+  int8_t *zp = octet_arena_alloc(q->e.m->arena, channels ? channels : 1);
+  if (!sc || !qw || !zp) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  const float *wd = w->data;
+  double amax[channels ? channels : 1];
+  for (size_t c = 0; c < channels; c++) amax[c] = 0.0;
+  for (size_t i = 0; i < numel; i++) {
+    size_t c = per_channel ? (i / inner) % channels : 0;
+    amax[c] = fmax(amax[c], fabs((double)wd[i]));
+  }
+  for (size_t c = 0; c < channels; c++) {
+    int32_t z;
+    octet_qparams_from_range(-amax[c], amax[c], OCTET_DTYPE_INT8, true, &sc[c], &z);
+  }
+  for (size_t i = 0; i < numel; i++) {
+    size_t c = per_channel ? (i / inner) % channels : 0;
+    qw[i] = (int8_t)octet_quantize_value(wd[i], sc[c], 0, OCTET_DTYPE_INT8);
+  }
+  const char *qname = octet_edit_name(&q->e, name, "quantized");
+  const char *sname = octet_edit_name(&q->e, name, "scale");
+  const char *zname = octet_edit_name(&q->e, name, "zero_point");
+  const char *out = octet_edit_name(&q->e, name, "dequantized");
+  const char *dn = octet_edit_name(&q->e, name, "DequantizeLinear");
+  int64_t cd = (int64_t)channels;
+  if (!octet_edit_set_initializer(&q->e, qname, OCTET_DTYPE_INT8, w->rank, w->dims, qw) ||
+      !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_channel, &cd, sc) ||
+      !octet_edit_set_initializer(&q->e, zname, OCTET_DTYPE_INT8, per_channel, &cd, zp)) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  const char *in[3] = {qname, sname, zname};
+  size_t node = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, 3, in, 1, &out);
+  if (node == SIZE_MAX || (per_channel && !octet_edit_attr_int(&q->e, node, "axis", axis))) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  *scales = sc;
+  *n_scales = channels;
+  return out;
+}
+
+/* int32 bias with scale = input scale x weight scale (per channel), zero point 0. */
+static const char *quantize_bias(qdq *q, const char *name, float in_scale, const float *w_scales,
+                                 size_t n_scales, octet_error *err) {
+  const octet_ir_tensor *b = octet_edit_constant(&q->e, name);
+  if (!b || b->dtype != OCTET_DTYPE_FLOAT || b->rank != 1) return NULL;
+  size_t n = (size_t)b->dims[0];
+  if (n_scales != 1 && n_scales != n) return NULL;
+  float *sc = octet_arena_alloc(q->e.m->arena, (n ? n : 1) * sizeof *sc);
+  int32_t *qb = octet_arena_alloc(q->e.m->arena, (n ? n : 1) * sizeof *qb);
+  int32_t *zp = octet_arena_alloc(q->e.m->arena, (n ? n : 1) * sizeof *zp);
+  if (!sc || !qb || !zp) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  const float *bd = b->data;
+  for (size_t i = 0; i < n; i++) {
+    sc[i] = in_scale * w_scales[n_scales == 1 ? 0 : i];
+    qb[i] = octet_quantize_value(bd[i], sc[i], 0, OCTET_DTYPE_INT32);
+  }
+  const char *qname = octet_edit_name(&q->e, name, "quantized");
+  const char *sname = octet_edit_name(&q->e, name, "scale");
+  const char *zname = octet_edit_name(&q->e, name, "zero_point");
+  const char *out = octet_edit_name(&q->e, name, "dequantized");
+  const char *dn = octet_edit_name(&q->e, name, "DequantizeLinear");
+  int64_t nd = (int64_t)n;
+  if (!octet_edit_set_initializer(&q->e, qname, OCTET_DTYPE_INT32, 1, &nd, qb) ||
+      !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, 1, &nd, sc) ||
+      !octet_edit_set_initializer(&q->e, zname, OCTET_DTYPE_INT32, 1, &nd, zp)) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  const char *in[3] = {qname, sname, zname};
+  size_t node = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, 3, in, 1, &out);
+  if (node == SIZE_MAX || !octet_edit_attr_int(&q->e, node, "axis", 0)) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  return out;
+}
+
+static int64_t attr_i(const octet_ir_node *n, const char *name, int64_t dflt) {
+  const octet_ir_attr *a = octet_ir_node_attr(n, name);
+  return a && a->type == OCTET_ATTR_INT ? a->i : dflt;
+}
+
+/* Weights and bias of one compute node: replaces its constant inputs by DQ outputs. */
+static octet_status quantize_params(qdq *q, size_t node, octet_qdq_report *r, octet_error *err) {
+  octet_ir_node *n = &q->e.g->nodes[node];
+  const char *op = n->op_type;
+  size_t wi = 1, bi = SIZE_MAX;
+  int64_t axis = 0;
+  if (!strcmp(op, "Conv")) {
+    bi = 2;
+  } else if (!strcmp(op, "ConvTranspose")) {
+    bi = 2;
+    axis = attr_i(n, "group", 1) == 1 ? 1 : -1; /* [Cin, Cout/g, ...]: per Cout when g = 1 */
+  } else if (!strcmp(op, "Gemm")) {
+    if (attr_i(n, "transA", 0)) return OCTET_OK; /* rare; keep it simple and float-weighted */
+    axis = attr_i(n, "transB", 0) ? 0 : 1;
+    bi = 2;
+  } else { /* MatMul [.., K, N]: per column for 2-D weights */
+    const octet_ir_tensor *w = n->n_inputs > 1 ? octet_edit_constant(&q->e, n->inputs[1]) : NULL;
+    axis = w && w->rank == 2 ? 1 : -1;
+  }
+  if (n->n_inputs <= wi || !octet_edit_constant(&q->e, n->inputs[wi])) return OCTET_OK;
+  float *ws;
+  size_t nws;
+  const char *wname = n->inputs[wi];
+  const char *wdq = quantize_weight(q, wname, axis, &ws, &nws, err);
+  if (!wdq) return err->status ? err->status : OCTET_OK;
+  n = &q->e.g->nodes[node];
+  n->inputs[wi] = wdq;
+  r->quantized_weights++;
+  if (bi != SIZE_MAX && n->n_inputs > bi && n->inputs[bi][0]) {
+    const qtensor *x = find_q(q, n->inputs[0]);
+    if (!x) return OCTET_OK;
+    if (!strcmp(op, "Gemm")) { /* C must be a length-N vector and beta 1 to become int32 */
+      const octet_ir_attr *beta = octet_ir_node_attr(n, "beta");
+      if (beta && beta->f != 1.0f) return OCTET_OK;
+    }
+    const char *bdq = quantize_bias(q, n->inputs[bi], x->scale, ws, nws, err);
+    if (!bdq) return err->status ? err->status : OCTET_OK;
+    q->e.g->nodes[node].inputs[bi] = bdq;
+  }
+  return OCTET_OK;
+}
+
+bool octet_ir_is_quantized(const octet_model *m) {
+  for (size_t i = 0; i < m->graph->n_nodes; i++) {
+    const char *op = m->graph->nodes[i].op_type;
+    if (!strcmp(op, "QuantizeLinear") || !strcmp(op, "DequantizeLinear") || !strncmp(op, "QLinear", 7) ||
+        !strcmp(op, "MatMulInteger") || !strcmp(op, "ConvInteger") || !strcmp(op, "QGemm") ||
+        !strcmp(op, "DynamicQuantizeLinear") || !strcmp(op, "MatMulIntegerToFloat"))
+      return true;
+  }
+  return false;
+}
+
+static void note_float(octet_qdq_report *r, const char *op) {
+  char *p = strstr(r->kept_float, op);
+  size_t n = strlen(op);
+  if (p && (p == r->kept_float || p[-1] == ' ') && p[n] == ' ') return; /* listed already */
+  size_t len = strlen(r->kept_float);
+  if (len + n + 2 < sizeof r->kept_float) snprintf(r->kept_float + len, sizeof r->kept_float - len, "%s ", op);
+}
+
+octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
+                                const octet_qdq_options *o, octet_qdq_report *r, octet_error *err) {
+  memset(r, 0, sizeof *r);
+  qdq q = {0};
+  q.cal = cal;
+  q.o = o;
+  octet_status st = octet_edit_begin(&q.e, m, m->graph, err);
+  octet_ir_graph *g = m->graph;
+  size_t n_nodes = g->n_nodes; /* the nodes this pass adds are not candidates */
+  q.roles = octet_calloc(n_nodes + 1, sizeof *q.roles);
+  q.fused_act = octet_calloc(n_nodes + 1, sizeof *q.fused_act);
+  if (!st && (!q.roles || !q.fused_act)) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+
+  /* 1. Decide, in topological order (file order after prepare), what each node becomes. */
+  for (size_t i = 0; !st && i < n_nodes; i++) {
+    const octet_ir_node *n = &g->nodes[i];
+    role ro = n->domain[0] ? ROLE_NONE : op_role(n->op_type);
+    bool excluded = in_list(o->exclude_nodes, n->name) || in_list(o->exclude_ops, n->op_type);
+    if (q.fused_act[i]) continue;
+    if (ro == ROLE_NONE || excluded) {
+      if (excluded) r->excluded++;
+      else if (strcmp(n->op_type, "QuantizeLinear") && strcmp(n->op_type, "DequantizeLinear")) {
+        bool touches_float = false;
+        for (size_t k = 0; k < n->n_inputs; k++) touches_float |= is_float_activation(&q, n->inputs[k]);
+        if (touches_float) {
+          r->unsupported++;
+          note_float(r, n->op_type);
+        }
+      }
+      continue;
+    }
+    if (ro == ROLE_PASSTHROUGH) {
+      const qtensor *x = find_q(&q, n->inputs[0]);
+      if (!x || !is_float_activation(&q, n->outputs[0])) continue; /* float data stays float */
+      qtensor copy = *x;
+      if ((st = want(&q, n->outputs[0], &copy, err))) break;
+      q.roles[i] = ro;
+      r->quantized_nodes++;
+      continue;
+    }
+    /* Inputs: float activations (constants of Add/Mul too, as per-tensor u8 via calibration of
+     * the constant itself would need its range: use minmax over its values). */
+    size_t n_act = 0;
+    size_t n_in = ro == ROLE_COMPUTE ? (strcmp(n->op_type, "MatMul") ? 1 : 2) : n->n_inputs;
+    if (ro == ROLE_COMPUTE && !strcmp(n->op_type, "Gemm") && !octet_edit_constant(&q.e, n->inputs[1])) n_in = 2;
+    for (size_t k = 0; !st && k < n_in && k < n->n_inputs; k++) {
+      if (!is_float_activation(&q, n->inputs[k])) continue;
+      st = want(&q, n->inputs[k], NULL, err);
+      n_act++;
+    }
+    if (st) break;
+    if (n_act == 0) continue; /* nothing float flows in: e.g. shape arithmetic */
+    if (ro == ROLE_ELEMENTWISE) { /* both operands must be int8 for QLinearAdd/Mul */
+      bool ok = true;
+      for (size_t k = 0; k < n->n_inputs; k++) ok &= find_q(&q, n->inputs[k]) != NULL;
+      if (!ok) continue;
+    }
+    size_t act = fusable_activation(&q, i);
+    const char *out = n->outputs[0];
+    if (act != SIZE_MAX && act < n_nodes && (ro == ROLE_COMPUTE || ro == ROLE_ELEMENTWISE)) {
+      q.fused_act[act] = true;
+      out = g->nodes[act].outputs[0];
+    }
+    if (is_float_activation(&q, out) && (st = want(&q, out, NULL, err))) break;
+    q.roles[i] = ro;
+    r->quantized_nodes++;
+  }
+
+  /* 2. Weights and biases of compute nodes (needs the input scales chosen above). */
+  for (size_t i = 0; !st && i < n_nodes; i++)
+    if (q.roles[i] == ROLE_COMPUTE) st = quantize_params(&q, i, r, err);
+
+  /* 3. One Q/DQ pair per chosen activation. */
+  for (size_t i = 0; !st && i < q.n; i++) st = insert_pair(&q, &q.t[i], err);
+  r->quantized_tensors = q.n;
+
+  if (!st) st = octet_edit_finish(&q.e, err);
+  if (!st) st = octet_ir_validate(m, err);
+  octet_edit_end(&q.e);
+  octet_free(q.t);
+  octet_free(q.roles);
+  octet_free(q.fused_act);
+  return st;
+}

@@ -1,0 +1,81 @@
+/* quantize.c — the public quantization API: prepare, then rewrite a calibrated model. */
+#include <stdio.h>
+#include <string.h>
+
+#include "quantize/passes.h"
+
+/* A default chosen by measurement on the dev models (README, "Choosing ranges"). */
+#define DEFAULT_METHOD OCTET_RANGE_PERCENTILE
+
+static octet_status set_text(char **out, const char *text, octet_error *err) {
+  if (!out) return OCTET_OK;
+  *out = octet_strdup(text);
+  return *out ? OCTET_OK : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+}
+
+
+octet_status octet_quantize_prepare(octet_model *m, char **notes, octet_error *err) {
+  if (!m) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_quantize_prepare: no model");
+  octet_prepare_report r;
+  octet_status st = octet_quantize_prepare_graph(m, &r, err);
+  if (st) return st;
+  char text[256];
+  snprintf(text, sizeof text, "prepare: %zu Constant nodes became initializers, %zu BatchNormalization folded into Conv",
+           r.constants, r.folded_bn);
+  return set_text(notes, text, err);
+}
+
+int octet_model_is_quantized(const octet_model *m) { return m && octet_ir_is_quantized(m); }
+
+octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
+                                  const octet_quantize_options *o, char **summary, octet_error *err) {
+  if (!m || !cal) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_quantize_model: no model or calibrator");
+  octet_quantize_options dflt = {0};
+  if (!o) o = &dflt;
+  if (octet_ir_is_quantized(m))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
+                      "the model is already quantized (it has QuantizeLinear/DequantizeLinear or QLinear ops); "
+                      "octet never quantizes twice");
+  if (o->format && strcmp(o->format, "qdq") && strcmp(o->format, "qop"))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown format '%s' (expected qdq or qop)", o->format);
+  if (o->format && !strcmp(o->format, "qop"))
+    return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "--format qop is not available yet; use qdq");
+  octet_qdq_options qo = {0};
+  qo.method = DEFAULT_METHOD;
+  if (o->method) {
+    octet_status st = octet_range_method_parse(o->method, &qo.method, err);
+    if (st) return st;
+  }
+  qo.choice = o->choice;
+  qo.per_tensor_weights = o->per_tensor_weights;
+  qo.signed_activations = o->signed_activations;
+  qo.exclude_nodes = o->exclude_nodes;
+  qo.exclude_ops = o->exclude_ops;
+  bool upgraded = false;
+  int64_t opset = octet_ir_opset_version(m, "");
+  if (!qo.per_tensor_weights && opset < 13) {
+    octet_status st = octet_quantize_upgrade_opset(m, cal, &upgraded, err);
+    if (st)
+      return octet_fail_prefix(err, "per-channel weights need opset 13 and the upgrade from %lld failed "
+                                    "(--per-tensor keeps the opset)", (long long)opset);
+  } else if (opset < 10) {
+    return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "QuantizeLinear needs opset 10; the model has %lld",
+                      (long long)opset);
+  }
+  octet_qdq_report r;
+  octet_status st = octet_quantize_qdq(m, cal, &qo, &r, err);
+  if (st) return st;
+  char text[2048];
+  int n = snprintf(text, sizeof text,
+                   "quantized: %zu nodes (%zu activations with Q/DQ, %zu weight tensors int8 %s), "
+                   "activations %s, ranges by %s%s\n",
+                   r.quantized_nodes, r.quantized_tensors, r.quantized_weights,
+                   qo.per_tensor_weights ? "per tensor" : "per channel",
+                   qo.signed_activations ? "int8" : "uint8", octet_range_method_name(qo.method),
+                   upgraded ? "; opset upgraded to 13" : "");
+  if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
+  if (r.unsupported)
+    snprintf(text + n, sizeof text - (size_t)n, "kept float (no int8 form in QDQ): %zu nodes: %s\n", r.unsupported,
+             r.kept_float);
+  return set_text(summary, text, err);
+}
