@@ -136,7 +136,7 @@ static octet_status conv_create(const octet_kernel_info *info, bool qlinear, int
                       info->node_name, info->op_type, lists[i].name, n);
       goto fail;
     }
-    memcpy(lists[i].dst, v, n * sizeof *v);
+    if (n) memcpy(lists[i].dst, v, n * sizeof *v);
     *lists[i].cnt = n;
   }
   out_dtypes[0] = s->y_dt;

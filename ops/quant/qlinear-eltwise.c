@@ -238,6 +238,17 @@ OCTET_K_RUN(octet_k_qlut_run) {
 
 /* ---- QLinearSoftmax ---- */
 
+/* ORT's softmax narrows floats with plain C++ casts; vt * y_scale can overflow to inf for short
+ * rows. These give the x86 results of those casts (cvttss2si: out of range or NaN -> INT_MIN;
+ * to uint32 through a 64-bit conversion), defined here instead of undefined behaviour. */
+static int32_t x86_f32_to_i32(float v) {
+  return v > -2147483904.0f && v < 2147483648.0f ? (int32_t)v : INT32_MIN;
+}
+static uint32_t x86_f32_to_u32(float v) {
+  int64_t t = v > -9.2233720e18f && v < 9.2233720e18f ? (int64_t)v : INT64_MIN;
+  return (uint32_t)(uint64_t)t;
+}
+
 typedef struct qsoftmax_state {
   octet_q_node node;
   int32_t dt;
@@ -312,7 +323,7 @@ OCTET_K_RUN(octet_k_qlinear_softmax_run) {
         float sum = 0.0f;
         for (size_t d = 0; d < D; d++) sum += t[xp[base + d * inner]];
         for (size_t d = 0; d < D; d++) {
-          uint32_t q = (uint32_t)nearbyintf((t[xp[base + d * inner]] * ys) / sum) + (uint32_t)zy;
+          uint32_t q = x86_f32_to_u32(nearbyintf((t[xp[base + d * inner]] * ys) / sum)) + (uint32_t)zy;
           yp[base + d * inner] = q > 255 ? 255 : (uint8_t)q;
         }
       } else {
@@ -325,7 +336,7 @@ OCTET_K_RUN(octet_k_qlinear_softmax_run) {
         for (size_t d = 0; d < D; d++) sum += table[(uint8_t)(adj + xp[base + d * inner])];
         for (size_t d = 0; d < D; d++) {
           float vt = table[(uint8_t)(adj + xp[base + d * inner])];
-          int32_t q = (int32_t)nearbyintf((vt * ys) / sum) + zy;
+          int32_t q = (int32_t)((uint32_t)x86_f32_to_i32(nearbyintf((vt * ys) / sum)) + (uint32_t)zy);
           yp[base + d * inner] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
         }
       }

@@ -58,7 +58,7 @@ static octet_status pool_create(const octet_kernel_info *info, bool global, int3
                         info->node_name, info->op_type, l[i].name, n);
         goto fail;
       }
-      memcpy(l[i].dst, v, n * sizeof *v);
+      if (n) memcpy(l[i].dst, v, n * sizeof *v);
       *l[i].cnt = n;
     }
     if (!s->n_k) {
