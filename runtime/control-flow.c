@@ -182,24 +182,24 @@ octet_status rt_cf_build(rt_graph *g, rt_node *n, int32_t *out_dtypes, octet_err
     for (size_t i = 0; i < carried; i++)
       dt[2 + i] = n->in[2 + i] ? rt_value_owner(n->in[2 + i])->dtype : 0;
   } else {
-    if (n->opset < 9) {
-      octet_free(dt);
-      return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "Scan before opset 9 (batched form) is not supported");
-    }
+    /* Scan-8 takes sequence_lens first; its body sees the same states and slices. */
+    size_t first = n->opset < 9 ? 1 : 0;
     const octet_ir_attr *a = octet_ir_node_attr(ir, "num_scan_inputs");
-    if (!a || a->type != OCTET_ATTR_INT || a->i < 1 || (size_t)a->i > n->n_in || n_body_in != n->n_in) {
+    if (!a || a->type != OCTET_ATTR_INT || a->i < 1 || (size_t)a->i + first > n->n_in ||
+        n_body_in != n->n_in - first) {
       octet_free(dt);
       return octet_fail(err, OCTET_STATUS_INVALID_MODEL,
-                        "Scan needs num_scan_inputs in [1, %zu] and a body taking every input", n->n_in);
+                        "Scan needs num_scan_inputs in [1, %zu] and a body taking every state and "
+                        "scan input", n->n_in - first);
     }
     scan_in = (size_t)a->i;
-    carried = n->n_in - scan_in;
-    for (size_t i = 0; i < n->n_in; i++) {
+    carried = n->n_in - first - scan_in;
+    for (size_t i = first; i < n->n_in; i++) {
       if (!n->in[i]) {
         octet_free(dt);
         return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "Scan input %zu is missing", i);
       }
-      dt[i] = rt_value_owner(n->in[i])->dtype;
+      dt[i - first] = rt_value_owner(n->in[i])->dtype;
     }
   }
   st = rt_graph_build(g->sh, g, body, dt, n_body_in, &n->sub[0], err);
@@ -219,7 +219,8 @@ octet_status rt_cf_build(rt_graph *g, rt_node *n, int32_t *out_dtypes, octet_err
   }
   if (n->kind == RT_NODE_SCAN) {
     st = ints_attr(ir, "scan_input_axes", scan_in, 0, &n->scan_in_axes, err);
-    if (!st) st = ints_attr(ir, "scan_input_directions", scan_in, 0, &n->scan_in_dirs, err);
+    if (!st) st = ints_attr(ir, n->opset < 9 ? "directions" : "scan_input_directions", scan_in, 0,
+                            &n->scan_in_dirs, err);
     if (!st) st = ints_attr(ir, "scan_output_axes", scan_out, 0, &n->scan_out_axes, err);
     if (!st) st = ints_attr(ir, "scan_output_directions", scan_out, 0, &n->scan_out_dirs, err);
     if (st) return st;
@@ -394,36 +395,25 @@ static octet_status run_loop(rt_graph *g, rt_node *n, octet_error *err) {
   return OCTET_OK;
 }
 
-static octet_status run_scan(rt_graph *g, rt_node *n, octet_error *err) {
+/* The scan loop shared by both Scan forms: states[i] and scan inputs xs[m] (sequence axis
+ * axes[m], length L, of which the first `steps` iterations run). Leaves the final states in
+ * s->carry_t[*cur] and the stacked scan outputs in s->acc. */
+static octet_status scan_core(rt_node *n, const octet_tensor *const *states,
+                              const octet_tensor *const *xs, const int64_t *axes, int64_t L,
+                              int64_t steps, int *cur_out, octet_error *err) {
   cf_state *s = n->cf_mem;
   rt_graph *b = n->sub[0];
   size_t N = s->n_carried, M = s->n_scan_in;
-  int64_t L = -1;
-  int64_t axes[64];
-  if (M > 64) return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "more than 64 scan inputs");
-  for (size_t m = 0; m < M; m++) {
-    const octet_tensor *t = &rt_value_owner(n->in[N + m])->t;
-    int64_t a = n->scan_in_axes[m];
-    if (a < 0) a += t->rank;
-    if (a < 0 || a >= t->rank)
-      return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "scan input %zu: axis out of range", m);
-    axes[m] = a;
-    if (L >= 0 && t->dims[a] != L)
-      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
-                        "scan inputs disagree on the sequence length (%lld and %lld)", (long long)L,
-                        (long long)t->dims[a]);
-    L = t->dims[a];
-  }
   octet_status st;
   int cur = 0;
   for (size_t i = 0; i < N; i++) {
-    st = store_carry(s, cur, i, &rt_value_owner(n->in[i])->t, err);
+    st = store_carry(s, cur, i, states[i], err);
     if (st) return st;
   }
-  for (int64_t it = 0; it < L; it++) {
+  for (int64_t it = 0; it < steps; it++) {
     for (size_t i = 0; i < N; i++) b->inputs[i]->t = s->carry_t[cur][i];
     for (size_t m = 0; m < M; m++) {
-      const octet_tensor *t = &rt_value_owner(n->in[N + m])->t;
+      const octet_tensor *t = xs[m];
       int64_t a = axes[m];
       size_t es = octet_dtype_size(t->dtype), pre = 1, post = es;
       octet_tensor slice = {.dtype = t->dtype, .rank = t->rank - 1};
@@ -434,7 +424,7 @@ static octet_status run_scan(rt_graph *g, rt_node *n, octet_error *err) {
       }
       st = cf_reserve(&s->slices[m], pre * post, false, err);
       if (st) return st;
-      int64_t pos = n->scan_in_dirs[m] ? L - 1 - it : it;
+      int64_t pos = n->scan_in_dirs[m] ? steps - 1 - it : it;
       for (size_t p = 0; p < pre; p++)
         memcpy((char *)s->slices[m].data + p * post,
                (const char *)t->data + (p * (size_t)L + (size_t)pos) * post, post);
@@ -453,15 +443,135 @@ static octet_status run_scan(rt_graph *g, rt_node *n, octet_error *err) {
       if (st) return st;
     }
   }
+  for (size_t k = 0; k < s->n_scan_out && steps <= 0; k++) memset(&s->acc_t[k], 0, sizeof s->acc_t[k]);
+  *cur_out = cur;
+  return OCTET_OK;
+}
+
+static octet_status run_scan(rt_graph *g, rt_node *n, octet_error *err) {
+  cf_state *s = n->cf_mem;
+  size_t N = s->n_carried, M = s->n_scan_in;
+  int64_t L = -1;
+  int64_t axes[64];
+  const octet_tensor *states[64], *xs[64];
+  if (M > 64 || N > 64) return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "more than 64 scan inputs or states");
+  for (size_t i = 0; i < N; i++) states[i] = &rt_value_owner(n->in[i])->t;
+  for (size_t m = 0; m < M; m++) {
+    const octet_tensor *t = &rt_value_owner(n->in[N + m])->t;
+    xs[m] = t;
+    int64_t a = n->scan_in_axes[m];
+    if (a < 0) a += t->rank;
+    if (a < 0 || a >= t->rank)
+      return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "scan input %zu: axis out of range", m);
+    axes[m] = a;
+    if (L >= 0 && t->dims[a] != L)
+      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
+                        "scan inputs disagree on the sequence length (%lld and %lld)", (long long)L,
+                        (long long)t->dims[a]);
+    L = t->dims[a];
+  }
+  int cur;
+  octet_status st = scan_core(n, states, xs, axes, L, L, &cur, err);
+  if (st) return st;
   for (size_t i = 0; i < N; i++) {
     st = emit_output(g, n, i, &s->carry_t[cur][i], err);
     if (st) return st;
   }
   for (size_t k = 0; k < s->n_scan_out; k++) {
-    if (L <= 0) memset(&s->acc_t[k], 0, sizeof s->acc_t[k]);
     st = emit_stacked(g, n, N + k, s, k, L < 0 ? 0 : L, n->scan_out_axes[k],
                       n->scan_out_dirs[k] != 0, err);
     if (st) return st;
+  }
+  return OCTET_OK;
+}
+
+/* Scan-8: every input and output has a leading batch axis and the sequence axis after it;
+ * optional sequence_lens (input 0) shortens a batch entry's scan, its tail outputs are zero. */
+static octet_status run_scan8(rt_graph *g, rt_node *n, octet_error *err) {
+  cf_state *s = n->cf_mem;
+  size_t N = s->n_carried, M = s->n_scan_in;
+  if (M > 64 || N > 64) return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "more than 64 scan inputs or states");
+  const octet_tensor *lens = n->in[0] ? &rt_value_owner(n->in[0])->t : NULL;
+  const octet_tensor *full[128];
+  int64_t B = -1, L = -1;
+  for (size_t i = 0; i < N + M; i++) {
+    full[i] = &rt_value_owner(n->in[1 + i])->t;
+    if (full[i]->rank < (i < N ? 1 : 2))
+      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "input %zu lacks the batch%s axis", 1 + i,
+                        i < N ? "" : " and sequence");
+    if (B >= 0 && full[i]->dims[0] != B)
+      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "inputs disagree on the batch size");
+    B = full[i]->dims[0];
+    if (i >= N) {
+      if (L >= 0 && full[i]->dims[1] != L)
+        return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "scan inputs disagree on the sequence length");
+      L = full[i]->dims[1];
+    }
+  }
+  if (lens && (octet_tensor_numel(lens) != (size_t)B || (lens->dtype != OCTET_DTYPE_INT32 && lens->dtype != OCTET_DTYPE_INT64)))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "sequence_lens must hold one int per batch entry");
+  octet_tensor views[128];
+  const octet_tensor *vp[128];
+  int64_t axes[64] = {0};
+  octet_status st;
+  for (int64_t bi = 0; bi < B; bi++) {
+    for (size_t i = 0; i < N + M; i++) {
+      views[i] = *full[i];
+      views[i].rank--;
+      memmove(views[i].dims, views[i].dims + 1, (size_t)views[i].rank * sizeof views[i].dims[0]);
+      size_t bytes;
+      st = rt_tensor_bytes(&views[i], &bytes, err);
+      if (st) return st;
+      views[i].data = (char *)full[i]->data + bytes * (size_t)bi;
+      vp[i] = &views[i];
+    }
+    int64_t steps = L;
+    if (lens) {
+      steps = lens->dtype == OCTET_DTYPE_INT32 ? ((const int32_t *)lens->data)[bi] : ((const int64_t *)lens->data)[bi];
+      if (steps < 0 || steps > L)
+        return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "sequence_lens[%lld] = %lld is outside [0, %lld]",
+                          (long long)bi, (long long)steps, (long long)L);
+    }
+    int cur;
+    st = scan_core(n, vp, vp + N, axes, L, steps, &cur, err);
+    if (st) return st;
+    for (size_t j = 0; j < N + s->n_scan_out; j++) {
+      octet_tensor one = j < N ? s->carry_t[cur][j] : s->acc_t[j - N];
+      octet_tensor out = one;
+      size_t extra = j < N ? 1 : 2;
+      if (one.rank + (int32_t)extra > OCTET_MAX_RANK)
+        return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "output %zu has too high a rank", j);
+      out.rank = one.rank + (int32_t)extra;
+      out.dims[0] = B;
+      if (j >= N) out.dims[1] = L;
+      memcpy(out.dims + extra, one.dims, (size_t)one.rank * sizeof one.dims[0]);
+      size_t bytes;
+      st = rt_tensor_bytes(&one, &bytes, err);
+      if (st) return st;
+      rt_value *v = n->out[j];
+      if (bi == 0) {
+        v->t = out;
+        v->t.data = NULL;
+        st = rt_graph_alloc_output(g, n, j, err);
+        if (st) return st;
+        size_t total;
+        st = rt_tensor_bytes(&v->t, &total, err);
+        if (st) return st;
+        memset(v->t.data, 0, total);
+      } else if (v->t.rank != out.rank || memcmp(v->t.dims, out.dims, (size_t)out.rank * sizeof out.dims[0])) {
+        return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "output %zu changes shape across the batch", j);
+      }
+      if (j < N) {
+        memcpy((char *)v->t.data + bytes * (size_t)bi, one.data, bytes);
+      } else {
+        /* acc holds `steps` slices in iteration order; a reverse scan output fills from the end
+         * of the valid part, the padding stays zero. */
+        size_t k = j - N;
+        char *dst = (char *)v->t.data + bytes * (size_t)L * (size_t)bi;
+        for (int64_t it = 0; it < steps; it++)
+          memcpy(dst + bytes * (size_t)it, (const char *)s->acc[k].data + bytes * (size_t)it, bytes);
+      }
+    }
   }
   return OCTET_OK;
 }
@@ -470,7 +580,7 @@ octet_status rt_cf_run(rt_graph *g, rt_node *n, octet_error *err) {
   switch (n->kind) {
   case RT_NODE_IF: return run_if(g, n, err);
   case RT_NODE_LOOP: return run_loop(g, n, err);
-  case RT_NODE_SCAN: return run_scan(g, n, err);
+  case RT_NODE_SCAN: return n->opset < 9 ? run_scan8(g, n, err) : run_scan(g, n, err);
   default: return octet_fail(err, OCTET_STATUS_INTERNAL, "not a control-flow node");
   }
 }

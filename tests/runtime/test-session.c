@@ -547,6 +547,46 @@ static void loop_carries_state_and_stacks_scan_outputs(void **state) {
   octet_model_destroy(m);
 }
 
+/* Scan-9 over axis 1 backwards, scan output stacked on axis 1: a running sum of columns. */
+static void scan_runs_reverse_over_a_chosen_axis(void **state) {
+  (void)state;
+  octet_model *m = model_new(11);
+  octet_ir_graph *g = m->graph;
+  int64_t d23[2] = {2, 3}, d2[1] = {2};
+  graph_input(m, g, "s0", OCTET_DTYPE_FLOAT, 1, d2, NULL);
+  graph_input(m, g, "x", OCTET_DTYPE_FLOAT, 2, d23, NULL);
+  octet_ir_graph *body = octet_ir_graph_new(m);
+  graph_input(m, body, "s", OCTET_DTYPE_FLOAT, 1, d2, NULL);
+  graph_input(m, body, "col", OCTET_DTYPE_FLOAT, 1, d2, NULL);
+  add_node(m, body, "Add", "add", "s,col", "s_out");
+  add_node(m, body, "Identity", "id", "s_out", "scan_out");
+  graph_output(m, body, "s_out");
+  graph_output(m, body, "scan_out");
+  octet_ir_node *n = add_node(m, g, "Scan", "scan", "s0,x", "s_final,sums");
+  attr_graph(m, n, "body", body);
+  octet_ir_attr *a = add_attr(m, n, "num_scan_inputs", OCTET_ATTR_INT);
+  a->i = 1;
+  int64_t one[1] = {1};
+  attr_ints(m, n, "scan_input_axes", one, 1);
+  attr_ints(m, n, "scan_input_directions", one, 1);
+  attr_ints(m, n, "scan_output_axes", one, 1);
+  graph_output(m, g, "s_final");
+  graph_output(m, g, "sums");
+  octet_session *s = make_session(m, NULL);
+  float s0[2] = {0, 0}, x[6] = {1, 2, 3, 4, 5, 6};
+  octet_tensor in[2] = {tensor_f32(s0, 1, d2), tensor_f32(x, 2, d23)}, out[2];
+  octet_error err = {0};
+  assert_int_equal(octet_session_run(s, in, 2, out, 2, &err), OCTET_OK);
+  float want_final[2] = {6, 15}, want_sums[6] = {3, 5, 6, 6, 11, 15};
+  assert_memory_equal(out[0].data, want_final, sizeof want_final);
+  assert_int_equal(out[1].rank, 2);
+  assert_int_equal(out[1].dims[0], 2);
+  assert_int_equal(out[1].dims[1], 3);
+  assert_memory_equal(out[1].data, want_sums, sizeof want_sums);
+  octet_session_destroy(s);
+  octet_model_destroy(m);
+}
+
 /* Constant(value_ints) -> Reshape's shape: evaluated at create; Reshape aliases its input. */
 static void constant_nodes_feed_kernels_and_reshape_aliases(void **state) {
   (void)state;
@@ -622,6 +662,7 @@ int main(void) {
     cmocka_unit_test(broken_kernel_modules_give_clear_errors),
     cmocka_unit_test(if_branches_read_outer_values),
     cmocka_unit_test(loop_carries_state_and_stacks_scan_outputs),
+    cmocka_unit_test(scan_runs_reverse_over_a_chosen_axis),
     cmocka_unit_test(constant_nodes_feed_kernels_and_reshape_aliases),
     cmocka_unit_test(parallel_for_covers_each_index_once),
   };
