@@ -16,6 +16,7 @@ static const char usage_text[] =
   "  --format F             qdq (default, portable) or qop (QLinear* operators)\n"
   "  --per-tensor           one scale per weight tensor (default: per output channel)\n"
   "  --int8-activations     signed int8 activations (default uint8)\n"
+  "  --weight-type T        uint8 (default: zero point 128, exact in ONNX Runtime on AVX2) or int8\n"
   "  --exclude-nodes A,B    keep these nodes in float\n"
   "  --exclude-ops X,Y      keep these op types in float (e.g. Softmax)\n"
   "  --eval-data X.npy      after quantizing, run float and int8 on X and compare\n"
@@ -165,7 +166,7 @@ int octet_cmd_quantize(int argc, char **argv) {
     }
     static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
                                              "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
-                                             "--plugin"};
+                                             "--plugin", "--weight-type"};
     size_t k = 0;
     while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
     if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
@@ -192,7 +193,10 @@ int octet_cmd_quantize(int argc, char **argv) {
       if (cli_parse_u64(v, 0, 1024, &u)) return cli_usage("quantize", "bad --threads '%s'", v);
       threads = (uint32_t)u;
       break;
-    default: plugin = v;
+    case 8: plugin = v; break;
+    default:
+      if (strcmp(v, "int8") && strcmp(v, "uint8")) return cli_usage("quantize", "--weight-type is int8 or uint8, got '%s'", v);
+      qo.signed_weights = !strcmp(v, "int8");
     }
   }
   if (!in || !out) return cli_usage("quantize", "give the input MODEL and the OUTPUT path");

@@ -40,6 +40,7 @@ typedef struct octet_qdq_options {
   octet_range_method method;
   octet_calibration_choice choice; /* percentile, entropy settings */
   bool per_tensor_weights;
+  bool signed_weights;       /* int8 weights; default uint8 with zero point 128 (same values) */
   bool signed_activations;
   const char *exclude_nodes; /* comma-separated node names */
   const char *exclude_ops;   /* comma-separated op types */

@@ -148,8 +148,11 @@ static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
 
 /* ---- weights and biases ---- */
 
-/* Quantizes a float weight symmetric int8, per channel along `axis` (or per tensor), and
- * returns the name of the DequantizeLinear output that replaces it. Scales go to *scales. */
+/* Quantizes a float weight symmetrically to 255 levels, per channel along `axis` (or per
+ * tensor), and returns the name of the DequantizeLinear output that replaces it. Scales go to
+ * *scales. Stored as int8 (zero point 0) or as uint8 with zero point 128: the same numbers, but
+ * ONNX Runtime's x86 AVX2 kernels compute u8 x u8 exactly while u8 x s8 saturates int16
+ * (vpmaddubsw), which costs points of accuracy there (README, "Weight type"). */
 static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float **scales, size_t *n_scales,
                                    octet_error *err) {
   const octet_ir_tensor *w = octet_edit_constant(&q->e, name);
@@ -160,8 +163,10 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
   if (per_channel)
     for (int32_t d = (int32_t)axis + 1; d < w->rank; d++) inner *= (size_t)w->dims[d];
   float *sc = octet_arena_alloc(q->e.m->arena, (channels ? channels : 1) * sizeof *sc);
-  int8_t *qw = octet_arena_alloc(q->e.m->arena, numel ? numel : 1);
-  int8_t *zp = octet_arena_alloc(q->e.m->arena, channels ? channels : 1);
+  bool u8 = !q->o->signed_weights;
+  int32_t wdt = u8 ? OCTET_DTYPE_UINT8 : OCTET_DTYPE_INT8, shift = u8 ? 128 : 0;
+  uint8_t *qw = octet_arena_alloc(q->e.m->arena, numel ? numel : 1);
+  uint8_t *zp = octet_arena_alloc(q->e.m->arena, channels ? channels : 1);
   if (!sc || !qw || !zp) {
     octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     return NULL;
@@ -176,10 +181,11 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
   for (size_t c = 0; c < channels; c++) {
     int32_t z;
     octet_qparams_from_range(-amax[c], amax[c], OCTET_DTYPE_INT8, true, &sc[c], &z);
+    zp[c] = (uint8_t)shift;
   }
   for (size_t i = 0; i < numel; i++) {
     size_t c = per_channel ? (i / inner) % channels : 0;
-    qw[i] = (int8_t)octet_quantize_value(wd[i], sc[c], 0, OCTET_DTYPE_INT8);
+    qw[i] = (uint8_t)(octet_quantize_value(wd[i], sc[c], 0, OCTET_DTYPE_INT8) + shift);
   }
   const char *qname = octet_edit_name(&q->e, name, "quantized");
   const char *sname = octet_edit_name(&q->e, name, "scale");
@@ -187,9 +193,9 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
   const char *out = octet_edit_name(&q->e, name, "dequantized");
   const char *dn = octet_edit_name(&q->e, name, "DequantizeLinear");
   int64_t cd = (int64_t)channels;
-  if (!octet_edit_set_initializer(&q->e, qname, OCTET_DTYPE_INT8, w->rank, w->dims, qw) ||
+  if (!octet_edit_set_initializer(&q->e, qname, wdt, w->rank, w->dims, qw) ||
       !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_channel, &cd, sc) ||
-      !octet_edit_set_initializer(&q->e, zname, OCTET_DTYPE_INT8, per_channel, &cd, zp)) {
+      !octet_edit_set_initializer(&q->e, zname, wdt, per_channel, &cd, zp)) {
     octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     return NULL;
   }

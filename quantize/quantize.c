@@ -49,6 +49,7 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   qo.choice = o->choice;
   qo.per_tensor_weights = o->per_tensor_weights;
   qo.signed_activations = o->signed_activations;
+  qo.signed_weights = o->signed_weights;
   qo.exclude_nodes = o->exclude_nodes;
   qo.exclude_ops = o->exclude_ops;
   bool upgraded = false;
@@ -67,10 +68,10 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   if (st) return st;
   char text[2048];
   int n = snprintf(text, sizeof text,
-                   "quantized: %zu nodes (%zu activations with Q/DQ, %zu weight tensors int8 %s), "
+                   "quantized: %zu nodes (%zu activations with Q/DQ, %zu weight tensors %s %s), "
                    "activations %s, ranges by %s%s\n",
                    r.quantized_nodes, r.quantized_tensors, r.quantized_weights,
-                   qo.per_tensor_weights ? "per tensor" : "per channel",
+                   qo.signed_weights ? "int8" : "uint8 (zero point 128)", qo.per_tensor_weights ? "per tensor" : "per channel",
                    qo.signed_activations ? "int8" : "uint8", octet_range_method_name(qo.method),
                    upgraded ? "; opset upgraded to 13" : "");
   if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);

@@ -225,6 +225,8 @@ typedef struct octet_quantize_options {
   const char *method;        /* activation ranges: minmax, percentile, entropy, mse; NULL: default */
   octet_calibration_choice choice; /* percentile / entropy settings (methods is ignored) */
   int per_tensor_weights;    /* default: per output channel */
+  int signed_weights;        /* int8 weights (zero point 0); default uint8 with zero point 128,
+                              * the same 255 levels, exact in every ONNX Runtime CPU kernel */
   int signed_activations;    /* int8 activations (default uint8) */
   const char *exclude_nodes; /* comma-separated node names kept float */
   const char *exclude_ops;   /* comma-separated op types kept float */
