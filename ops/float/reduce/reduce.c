@@ -146,7 +146,7 @@ static octet_status reduce_create(const octet_kernel_info *info, int32_t *out_dt
   octet_status stt = octet_k_expect_inputs(info, 1, axes_input ? 2 : 1, err);
   if (stt) return stt;
   stt = octet_k_expect_dtype(info, 0, OCTET_DT(FLOAT) | OCTET_DT(DOUBLE) | OCTET_DT(INT32) |
-                                          OCTET_DT(INT64), err);
+                                          OCTET_DT(INT64) | OCTET_DT(INT8) | OCTET_DT(UINT8), err);
   if (stt) return stt;
   int64_t keepdims, noop = 0;
   const int64_t *axes;
@@ -468,6 +468,8 @@ RD_GENERIC_FLOAT(float, rd_generic_f32)
 RD_GENERIC_FLOAT(double, rd_generic_f64)
 RD_GENERIC_INT(int32_t, rd_generic_i32, INT32_MIN, INT32_MAX)
 RD_GENERIC_INT(int64_t, rd_generic_i64, INT64_MIN, INT64_MAX)
+RD_GENERIC_INT(int8_t, rd_generic_i8, INT8_MIN, INT8_MAX)
+RD_GENERIC_INT(uint8_t, rd_generic_u8, 0, UINT8_MAX)
 
 OCTET_K_RUN(octet_k_reduce_run) {
   const reduce_state *st = state;
@@ -499,6 +501,8 @@ OCTET_K_RUN(octet_k_reduce_run) {
   case OCTET_DTYPE_FLOAT: fn = rd_generic_f32; break;
   case OCTET_DTYPE_DOUBLE: fn = rd_generic_f64; break;
   case OCTET_DTYPE_INT32: fn = rd_generic_i32; break;
+  case OCTET_DTYPE_INT8: fn = rd_generic_i8; break;
+  case OCTET_DTYPE_UINT8: fn = rd_generic_u8; break;
   default: fn = rd_generic_i64; break;
   }
   rd_parallel(host, p.n_out, work, fn, &t);

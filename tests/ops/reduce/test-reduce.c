@@ -313,6 +313,14 @@ static void test_reduce_integer_and_double_types(void **s) {
   assert_int_equal(((int32_t *)r.out[0].data)[0], 3);
   assert_int_equal(((int32_t *)r.out[0].data)[1], 2);
   node_free(&r);
+  uint8_t xu[] = {200, 3, 255, 0, 9, 1};
+  x.dtype = OCTET_DTYPE_UINT8;
+  x.data = xu;
+  r = run_node("ReduceMax", 13, at, 2, in, 1, 1);
+  assert_int_equal(r.out[0].dtype, OCTET_DTYPE_UINT8);
+  assert_int_equal(((uint8_t *)r.out[0].data)[0], 255);
+  assert_int_equal(((uint8_t *)r.out[0].data)[1], 9);
+  node_free(&r);
   double xd[] = {0.5, 1.5, -1, 2, 2, 2};
   x.dtype = OCTET_DTYPE_DOUBLE;
   x.data = xd;
