@@ -20,6 +20,20 @@ void octet_f32_dwconv_row__avx2(const float *x, int64_t IH, int64_t IW, const fl
                                 int64_t dw, int64_t ph, int64_t pw, int64_t oh, int64_t OW,
                                 float bias, float *restrict y);
 
+typedef void (*octet_nn_pool_row_fn)(const float *restrict xr, int64_t IW, int64_t KW,
+                                     int64_t sw, int64_t dw, int64_t pw, int64_t OW,
+                                     float *restrict y);
+void octet_f32_maxpool_row__scalar(const float *restrict xr, int64_t IW, int64_t KW, int64_t sw,
+                                   int64_t dw, int64_t pw, int64_t OW, float *restrict y);
+void octet_f32_sumpool_row__scalar(const float *restrict xr, int64_t IW, int64_t KW, int64_t sw,
+                                   int64_t dw, int64_t pw, int64_t OW, float *restrict y);
+void octet_f32_maxpool_row__avx2(const float *restrict xr, int64_t IW, int64_t KW, int64_t sw,
+                                 int64_t dw, int64_t pw, int64_t OW, float *restrict y);
+void octet_f32_sumpool_row__avx2(const float *restrict xr, int64_t IW, int64_t KW, int64_t sw,
+                                 int64_t dw, int64_t pw, int64_t OW, float *restrict y);
+/* The best pooling row kernels for the current CPU mask. */
+void octet_nn_pool_row_select(octet_nn_pool_row_fn *max_row, octet_nn_pool_row_fn *sum_row);
+
 /* The best depthwise row kernel for the current CPU mask. */
 octet_nn_dw_row_fn octet_nn_dw_row_select(void);
 

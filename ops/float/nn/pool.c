@@ -1,11 +1,13 @@
 /* pool.c — MaxPool (with Indices, storage_order, dilations, ceil_mode; float/int8/uint8),
  * AveragePool (count_include_pad, ceil_mode), LpPool and the Global{Average,Max,Lp}Pool kernels,
  * 1-D to 3-D, parallel over N*C planes. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ops/float/nn/nn-geom.h"
+#include "ops/float/nn/nn-kernels.h"
 
 enum { POOL_MAX, POOL_AVG, POOL_LP };
 
@@ -107,10 +109,14 @@ typedef struct pool_job {
   const void *x;
   void *y;
   int64_t *idx;
+  bool fast2d;
+  octet_nn_pool_row_fn max_row, sum_row;
 } pool_job;
 
 /* Window bounds along one dim, for dilation 1 (avg/lp) or any (max: checked per tap). */
-#define MAX_WINDOW(T, NAME)                                                                     \
+/* As ONNX Runtime: start from the type's lowest value and take strictly greater values, so
+ * NaN inputs are skipped; the index is the first valid tap when nothing was greater. */
+#define MAX_WINDOW(T, NAME, LOWEST)                                                             \
   static void NAME(const pool_job *j, size_t plane) {                                          \
     const nn_geom *g = &j->s->g;                                                                \
     const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];                                  \
@@ -123,8 +129,8 @@ typedef struct pool_job {
     for (int64_t od = 0; od < OD; od++)                                                         \
       for (int64_t oh = 0; oh < OH; oh++)                                                       \
         for (int64_t ow = 0; ow < OW; ow++) {                                                   \
-          T best = 0;                                                                           \
-          int64_t bi = -1;                                                                      \
+          T best = LOWEST;                                                                      \
+          int64_t bi = -1, first = -1;                                                          \
           for (int64_t kd = 0; kd < g->k[0]; kd++) {                                            \
             int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];                               \
             if (id < 0 || id >= ID) continue;                                                   \
@@ -136,23 +142,80 @@ typedef struct pool_job {
                 int64_t iw = ow * g->s[2] - g->pb[2] + kw * g->d[2];                           \
                 if (iw < 0 || iw >= IW) continue;                                               \
                 T v = row[iw];                                                                  \
-                if (bi < 0 || v > best || v != v) {                                             \
-                  if (bi >= 0 && best != best) continue;                                        \
+                int64_t at = colmajor ? (iw * IH + ih) * ID + id : (id * IH + ih) * IW + iw;   \
+                if (first < 0) first = at;                                                      \
+                if (v > best) {                                                                 \
                   best = v;                                                                     \
-                  bi = colmajor ? (iw * IH + ih) * ID + id : (id * IH + ih) * IW + iw;         \
+                  bi = at;                                                                      \
                 }                                                                               \
               }                                                                                 \
             }                                                                                   \
           }                                                                                     \
           int64_t o = (od * OH + oh) * OW + ow;                                                 \
           y[o] = best;                                                                          \
-          if (yi) yi[o] = bi < 0 ? -1 : bi + (int64_t)plane * isz;                              \
+          if (yi) yi[o] = (bi < 0 ? first : bi) + (int64_t)plane * isz;                         \
         }                                                                                       \
   }
 
-MAX_WINDOW(float, max_plane_f32)
-MAX_WINDOW(int8_t, max_plane_s8)
-MAX_WINDOW(uint8_t, max_plane_u8)
+MAX_WINDOW(float, max_plane_f32, -FLT_MAX)
+MAX_WINDOW(int8_t, max_plane_s8, INT8_MIN)
+MAX_WINDOW(uint8_t, max_plane_u8, 0)
+
+/* 2-D max / average pooling row by row through the (vectorized) row kernels; no Indices. */
+static bool pool2d_fits(const pool_job *j) {
+  const nn_geom *g = &j->s->g;
+  return !j->idx && j->s->kind != POOL_LP && j->s->dtype == OCTET_DTYPE_FLOAT && g->k[0] == 1 &&
+         g->in[0] == 1 && g->out[0] == 1 && g->pb[0] == 0 && g->out[2] <= 4096;
+}
+
+static void pool2d_plane(const pool_job *j, size_t plane) {
+  const pool_state *s = j->s;
+  const nn_geom *g = &s->g;
+  const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2];
+  const float *x = (const float *)j->x + plane * IH * IW;
+  float *y = (float *)j->y + plane * OH * OW;
+  const bool is_max = s->kind == POOL_MAX;
+  float wdiv[4096];
+  if (!is_max) {
+    for (int64_t ow = 0; ow < OW; ow++) {
+      int64_t st = ow * g->s[2] - g->pb[2], n = 0;
+      if (s->count_include_pad) {
+        int64_t en = st + (g->k[2] - 1) * g->d[2] + 1;
+        if (en > IW + g->pe[2]) en = IW + g->pe[2];
+        n = (en - st + g->d[2] - 1) / g->d[2];
+      } else {
+        for (int64_t kw = 0; kw < g->k[2]; kw++) {
+          int64_t iw = st + kw * g->d[2];
+          n += iw >= 0 && iw < IW;
+        }
+      }
+      wdiv[ow] = (float)n;
+    }
+  }
+  for (int64_t oh = 0; oh < OH; oh++) {
+    float *yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ow++) yr[ow] = is_max ? -FLT_MAX : 0.0f;
+    int64_t st = oh * g->s[1] - g->pb[1], hn = 0;
+    for (int64_t kh = 0; kh < g->k[1]; kh++) {
+      int64_t ih = st + kh * g->d[1];
+      if (ih < 0 || ih >= IH) continue;
+      hn++;
+      (is_max ? j->max_row : j->sum_row)(x + ih * IW, IW, g->k[2], g->s[2], g->d[2], g->pb[2], OW, yr);
+    }
+    if (!is_max) {
+      if (s->count_include_pad) {
+        int64_t en = st + (g->k[1] - 1) * g->d[1] + 1;
+        if (en > IH + g->pe[1]) en = IH + g->pe[1];
+        hn = (en - st + g->d[1] - 1) / g->d[1];
+      }
+      /* Same rounding as the generic path: one division by the element count. */
+      for (int64_t ow = 0; ow < OW; ow++) {
+        float div = (float)hn * wdiv[ow];
+        yr[ow] = div > 0 ? yr[ow] / div : 0.0f;
+      }
+    }
+  }
+}
 
 static void avg_lp_plane(const pool_job *j, size_t plane) {
   const pool_state *s = j->s;
@@ -251,6 +314,7 @@ static void pool_task(void *arg, size_t begin, size_t end) {
   const pool_job *j = arg;
   for (size_t p = begin; p < end; p++) {
     if (j->s->global) global_plane(j, p);
+    else if (j->fast2d) pool2d_plane(j, p);
     else if (j->s->kind != POOL_MAX) avg_lp_plane(j, p);
     else if (j->s->dtype == OCTET_DTYPE_FLOAT) max_plane_f32(j, p);
     else if (j->s->dtype == OCTET_DTYPE_INT8) max_plane_s8(j, p);
@@ -262,6 +326,10 @@ OCTET_K_RUN(octet_k_pool_run) {
   pool_state *s = state;
   pool_job j = {.s = s, .x = in[0]->data, .y = out[0].data,
                 .idx = n_out > 1 && out[1].data ? out[1].data : NULL};
+  if (!s->global) {
+    j.fast2d = pool2d_fits(&j);
+    octet_nn_pool_row_select(&j.max_row, &j.sum_row);
+  }
   octet_parallel_for(host, (size_t)(in[0]->dims[0] * in[0]->dims[1]), pool_task, &j);
   return OCTET_OK;
 }

@@ -598,6 +598,71 @@ static void test_maxpool_3d_and_uint8(void **st) {
   free(Y.data);
 }
 
+/* Random 2-D pools: MaxPool with Indices (window loop) must equal MaxPool without (row
+ * kernels); AveragePool must equal a naive mean, with and without count_include_pad. */
+static void test_pools_random_2d_match_naive(void **st) {
+  (void)st;
+  for (int it = 0; it < 30; it++) {
+    int64_t k[2], s[2], d[2], p[4], in[2];
+    for (int i = 0; i < 2; i++) {
+      k[i] = th_randi(1, 4);
+      s[i] = th_randi(1, 3);
+      d[i] = it % 2 ? 1 : th_randi(1, 2);
+      p[i] = th_randi(0, k[i] / 2);
+      p[i + 2] = th_randi(0, k[i] / 2);
+      in[i] = (k[i] - 1) * d[i] + 1 + th_randi(0, 40);
+    }
+    int64_t xd[4] = {2, 3, in[0], in[1]};
+    octet_tensor X = th_tensor(OCTET_DTYPE_FLOAT, 4, xd, th_random((size_t)(6 * in[0] * in[1])));
+    th_attrs at = {0};
+    th_ints(&at, "kernel_shape", k, 2);
+    th_ints(&at, "strides", s, 2);
+    th_ints(&at, "pads", p, 4);
+    th_int(&at, "ceil_mode", it % 3 == 0);
+    if (it % 2 == 0) th_ints(&at, "dilations", d, 2);
+    const octet_tensor *ins[1] = {&X};
+    octet_tensor Y1[2], Y2[1], Ya;
+    octet_error err = {0};
+    assert_int_equal(th_run("MaxPool", 12, &at, ins, 1, NULL, Y1, 2, NULL, &err), OCTET_OK);
+    assert_int_equal(th_run("MaxPool", 12, &at, ins, 1, NULL, Y2, 1, NULL, &err), OCTET_OK);
+    assert_memory_equal(Y1[0].data, Y2[0].data, th_numel(&Y1[0]) * sizeof(float));
+    const float *x = X.data;
+    for (size_t i = 0; i < th_numel(&Y1[0]); i++) /* the index points at the maximum */
+      assert_true(x[((int64_t *)Y1[1].data)[i]] == ((float *)Y1[0].data)[i]);
+    if (it % 2) {
+      th_int(&at, "count_include_pad", it % 4 == 1);
+      assert_int_equal(th_run("AveragePool", 11, &at, ins, 1, NULL, &Ya, 1, NULL, &err), OCTET_OK);
+      int64_t OH = Ya.dims[2], OW = Ya.dims[3];
+      const float *y = Ya.data;
+      for (int64_t pl = 0; pl < 6; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+          for (int64_t ow = 0; ow < OW; ow++) {
+            double sum = 0;
+            int64_t n = 0, hs = oh * s[0] - p[0], ws = ow * s[1] - p[1];
+            for (int64_t a = 0; a < k[0]; a++)
+              for (int64_t b = 0; b < k[1]; b++) {
+                int64_t ih = hs + a, iw = ws + b;
+                if (ih >= 0 && ih < in[0] && iw >= 0 && iw < in[1]) {
+                  sum += x[(pl * in[0] + ih) * in[1] + iw];
+                  n++;
+                }
+              }
+            if (it % 4 == 1) {
+              int64_t he = hs + k[0] < in[0] + p[2] ? hs + k[0] : in[0] + p[2];
+              int64_t we = ws + k[1] < in[1] + p[3] ? ws + k[1] : in[1] + p[3];
+              n = (he - hs) * (we - ws);
+            }
+            assert_float_equal(y[(pl * OH + oh) * OW + ow], sum / (double)n, 1e-5);
+          }
+      free(Ya.data);
+    }
+    free(Y1[0].data);
+    free(Y1[1].data);
+    free(Y2[0].data);
+    free(X.data);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conv_2d_matches_naive_on_random_shapes),
@@ -615,6 +680,7 @@ int main(void) {
     cmocka_unit_test(test_averagepool_count_include_pad_and_same_upper),
     cmocka_unit_test(test_global_pools_and_lppool),
     cmocka_unit_test(test_maxpool_3d_and_uint8),
+    cmocka_unit_test(test_pools_random_2d_match_naive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
