@@ -84,6 +84,8 @@ static op_result run_op(const char *op, int opset, const octet_attr *attrs, size
   r.st = k->run(state, in, n_in, r.out, n_out, w, NULL, &r.err);
   free(w);
   k->destroy(state);
+  if (r.st)
+    for (size_t i = 0; i < n_out; i++) free(r.out[i].data), r.out[i].data = NULL;
   return r;
 }
 
