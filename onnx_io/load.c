@@ -115,7 +115,24 @@ static void *arena(load_ctx *c, size_t n, size_t size) {
 /* Copy of bytes that may be unaligned or borrowed; drops the pages of the source it fully
  * covers when the source is our private file mapping, so copying does not double the RSS. */
 static void *copy_bytes(load_ctx *c, const uint8_t *p, size_t n, bool from_map) {
-  void *d = octet_arena_alloc(c->m->arena, n);
+  void *d;
+  if (n >= (64u << 10)) {
+    /* Big copies get their own heap region: the arena would zero them first. */
+    octet_ir_region *r = octet_calloc(1, sizeof *r);
+    d = octet_malloc(n);
+    if (!r || !d) {
+      octet_free(r);
+      octet_free(d);
+      return NULL;
+    }
+    r->kind = REGION_HEAP;
+    r->addr = d;
+    r->len = n;
+    r->next = c->m->regions;
+    c->m->regions = r;
+  } else {
+    d = octet_arena_alloc(c->m->arena, n);
+  }
   if (!d) return NULL;
   if (n) memcpy(d, p, n);
   if (from_map && n) {

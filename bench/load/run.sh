@@ -16,7 +16,11 @@ measure() { # label, command...
   /usr/bin/time -v "$@" > "$work/out.txt" 2> "$work/time.txt" || { cat "$work/out.txt" "$work/time.txt"; exit 1; }
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/time.txt")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
-  printf '%-34s wall %-8s peak RSS %7.1f MB  %s\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)" \
+  usr=$(sed -n 's/.*User time (seconds): //p' "$work/time.txt")
+  sys=$(sed -n 's/.*System time (seconds): //p' "$work/time.txt")
+  # CPU time is reported too: on a shared machine wall time mostly measures waiting for a core.
+  printf '%-30s wall %-7s cpu %5.2f s  peak RSS %7.1f MB  %s\n' "$label" "$wall" "$(echo "$usr + $sys" | bc -l)" \
+    "$(echo "$rss / 1024" | bc -l)" \
     "$(grep -E '^(load|save):' "$work/out.txt" | tr '\n' ' ')"
 }
 size=$(stat -c %s "$work/inline.onnx")
