@@ -341,6 +341,10 @@ static bool is_model_file(const octet_model *m, const char *path) {
 octet_status octet_model_save(const octet_model *m, const char *path, const octet_save_options *options,
                               octet_error *err) {
   if (!m || !m->graph || !path) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_model_save: NULL argument");
+  if (m->n_functions)
+    return octet_fail(err, OCTET_STATUS_UNSUPPORTED,
+                      "cannot save '%s': the model has %zu model-local functions, which octet's IR does not keep",
+                      path, m->n_functions);
   if (is_model_file(m, path))
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
                       "refusing to overwrite '%s': the model was loaded from it or still maps it", path);

@@ -570,6 +570,10 @@ static void saving_with_a_threshold_writes_aligned_side_file_offsets(void **s) {
   assert_int_equal(tb->external->offset % 64, 0);
   assert_int_equal(tb->external->offset, 64); /* 12 bytes of a, padded to 64 */
   assert_memory_equal(tb->data, data, sizeof data);
+  char *j = NULL;
+  assert_int_equal(octet_model_inspect(b, 1, &j, &err), OCTET_OK);
+  assert_non_null(strstr(j, "\"external_data\": [{\"file\": \"built.onnx.data\", \"bytes\": 1212}]"));
+  octet_string_free(j);
   octet_model_destroy(b);
   m->opsets = NULL;
   m->graph->outputs = NULL;
