@@ -1,5 +1,5 @@
-/* f32-dwconv-avx2.c — one output row of a 2-D depthwise convolution, AVX2 + FMA: 32 columns
- * at a time over zero-padded copies of the input rows, every tap accumulated in registers
+/* f32-dwconv-avx2.c — one output row of a 2-D depthwise convolution, AVX2 + FMA: 32 (then 8)
+ * columns at a time over zero-padded copies of the input rows, every tap accumulated in registers
  * (strides 1 and 2); other strides through the portable template (ops/float/nn/dw-row.inc). */
 #include <immintrin.h>
 #include <string.h>
@@ -24,7 +24,7 @@ void octet_f32_dwconv_row__avx2(const float *x, int64_t IH, int64_t IW, const fl
   /* Each input row the window touches is copied once, zero padded, into a local buffer, so
    * every output column is computed with vectors and no bounds checks. */
   enum { BUF = 16384 };
-  const int64_t L = ((OW + 31) / 32 * 32 - 1) * sw + (KW - 1) * dw + 1 + 16;
+  const int64_t L = ((OW + 7) / 8 * 8 - 1) * sw + (KW - 1) * dw + 1 + 16;
   if (sw > 2 || KH * L > BUF) {
     dw_row_generic(x, IH, IW, w, KH, KW, sh, sw, dh, dw, ph, pw, oh, OW, bias, y);
     return;
@@ -50,8 +50,8 @@ void octet_f32_dwconv_row__avx2(const float *x, int64_t IH, int64_t IW, const fl
     dw_row_generic(x, IH, IW, w, KH, KW, sh, sw, dh, dw, ph, pw, oh, OW, bias, y);
     return;
   }
-  float tail[32] __attribute__((aligned(32)));
-  for (int64_t ow = 0; ow < OW; ow += 32) {
+  int64_t ow = 0;
+  for (; ow + 32 <= OW; ow += 32) {
     /* Four vectors at once: four independent FMA chains hide the FMA latency. */
     __m256 a0 = _mm256_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0;
     for (int r = 0; r < nrows; r++) {
@@ -73,16 +73,26 @@ void octet_f32_dwconv_row__avx2(const float *x, int64_t IH, int64_t IW, const fl
         }
       }
     }
-    if (ow + 32 <= OW) {
-      _mm256_storeu_ps(y + ow, a0);
-      _mm256_storeu_ps(y + ow + 8, a1);
-      _mm256_storeu_ps(y + ow + 16, a2);
-      _mm256_storeu_ps(y + ow + 24, a3);
+    _mm256_storeu_ps(y + ow, a0);
+    _mm256_storeu_ps(y + ow + 8, a1);
+    _mm256_storeu_ps(y + ow + 16, a2);
+    _mm256_storeu_ps(y + ow + 24, a3);
+  }
+  for (; ow < OW; ow += 8) {
+    __m256 acc = _mm256_set1_ps(bias);
+    for (int r = 0; r < nrows; r++) {
+      const float *xr = rows[r] + ow * sw;
+      const float *wk = wts[r];
+      for (int64_t kw = 0; kw < KW; kw++) {
+        const float *p = xr + kw * dw;
+        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(wk + kw), sw == 1 ? _mm256_loadu_ps(p) : even8(p), acc);
+      }
+    }
+    if (ow + 8 <= OW) {
+      _mm256_storeu_ps(y + ow, acc);
     } else {
-      _mm256_store_ps(tail, a0);
-      _mm256_store_ps(tail + 8, a1);
-      _mm256_store_ps(tail + 16, a2);
-      _mm256_store_ps(tail + 24, a3);
+      float tail[8] __attribute__((aligned(32)));
+      _mm256_store_ps(tail, acc);
       memcpy(y + ow, tail, (size_t)(OW - ow) * sizeof(float));
     }
   }
