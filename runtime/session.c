@@ -254,6 +254,10 @@ octet_status rt_graph_alloc_output(rt_graph *g, rt_node *n, size_t j, octet_erro
                    in0->kind == RT_VALUE_NODE && in0->buf >= 0 && !in0->keep &&
                    in0->last_use == (int32_t)(n - g->nodes) && g->bufs[in0->buf].refs == 1 &&
                    g->bufs[in0->buf].cap >= bytes && in0->t.dtype == v->t.dtype;
+    /* A value read through two inputs (Mul(x, x)) is not overwritten while the kernel may still
+     * read it at other positions. */
+    for (size_t k = 1; inplace && k < n->n_in; k++)
+      if (n->in[k] == in0) inplace = false;
     if (inplace) {
       id = in0->buf;
       v->inplace_plan = true;
