@@ -454,11 +454,15 @@ static void col2im_task(void *arg, size_t begin, size_t end) {
           if (oh < 0 || oh >= OH) continue;
           const float *c = col + (id * IH + ih) * IW;
           float *yr = y + (od * OH + oh) * OW;
-          int64_t off = kw * g->d[2] - g->pb[2];
-          for (int64_t iw = 0; iw < IW; iw++) {
-            int64_t ow = iw * g->s[2] + off;
-            if (ow >= 0 && ow < OW) yr[ow] += c[iw];
-          }
+          /* ow = iw * sw + off must lie in [0, OW): a branch-free range of iw */
+          const int64_t sw = g->s[2], off = kw * g->d[2] - g->pb[2];
+          int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+          int64_t hi = OW - 1 - off >= 0 ? (OW - 1 - off) / sw + 1 : 0;
+          if (hi > IW) hi = IW;
+          if (sw == 1)
+            for (int64_t iw = lo; iw < hi; iw++) yr[iw + off] += c[iw];
+          else
+            for (int64_t iw = lo; iw < hi; iw++) yr[iw * sw + off] += c[iw];
         }
       }
     }
