@@ -10,6 +10,7 @@ typedef struct sm_state {
   sm_kind kind;
   bool coerce_2d;
   int64_t axis;
+  int32_t dtype;
   char node[96];
 } sm_state;
 
@@ -17,7 +18,7 @@ static octet_status sm_create(const octet_kernel_info *info, int32_t *out_dtypes
                               octet_error *err, sm_kind kind) {
   octet_status s = octet_k_expect_inputs(info, 1, 1, err);
   if (s) return s;
-  if ((s = octet_k_expect_dtype(info, 0, OCTET_DT(FLOAT), err))) return s;
+  if ((s = octet_k_expect_dtype(info, 0, OCTET_DT(FLOAT) | OCTET_DT(DOUBLE), err))) return s;
   bool coerce = info->opset < 13;
   int64_t axis;
   if ((s = octet_attr_int(info, "axis", coerce ? 1 : -1, &axis, err))) return s;
@@ -27,7 +28,8 @@ static octet_status sm_create(const octet_kernel_info *info, int32_t *out_dtypes
   st->coerce_2d = coerce;
   st->axis = axis;
   snprintf(st->node, sizeof st->node, "%s", info->node_name ? info->node_name : "");
-  out_dtypes[0] = OCTET_DTYPE_FLOAT;
+  st->dtype = info->input_dtypes[0];
+  out_dtypes[0] = st->dtype;
   *state = st;
   return OCTET_OK;
 }
@@ -55,7 +57,7 @@ OCTET_K_INFER(octet_k_softmax_infer) {
   rd_view v;
   octet_status s = sm_view(state, in[0], &v, err);
   if (s) return s;
-  out[0].dtype = OCTET_DTYPE_FLOAT;
+  out[0].dtype = ((const sm_state *)state)->dtype;
   octet_k_copy_shape(&out[0], in[0]);
   *workspace = 0;
   return OCTET_OK;
@@ -155,6 +157,33 @@ static void sm_cols_task(void *arg, size_t begin, size_t end) {
   }
 }
 
+/* Double: one strided slice per unit, scalar exp (no model we serve needs it fast). */
+static void sm_f64_task(void *arg, size_t begin, size_t end) {
+  const sm_task *t = arg;
+  size_t n = t->v.n, inner = t->v.inner;
+  for (size_t u = begin; u < end; u++) {
+    size_t base = (u / inner) * n * inner + u % inner;
+    const double *x = (const double *)(const void *)t->x + base;
+    double *y = (double *)(void *)t->y + base;
+    double m = x[0];
+    size_t bi = 0;
+    for (size_t r = 1; r < n; r++)
+      if (x[r * inner] > m || (x[r * inner] != x[r * inner] && m == m)) {
+        m = x[r * inner];
+        bi = r;
+      }
+    if (t->kind == SM_HARDMAX) {
+      for (size_t r = 0; r < n; r++) y[r * inner] = r == bi ? 1.0 : 0.0;
+      continue;
+    }
+    double sum = 0;
+    for (size_t r = 0; r < n; r++) sum += exp(x[r * inner] - m);
+    double ls = log(sum);
+    for (size_t r = 0; r < n; r++)
+      y[r * inner] = t->kind == SM_SOFTMAX ? exp(x[r * inner] - m) / sum : (x[r * inner] - m) - ls;
+  }
+}
+
 OCTET_K_RUN(octet_k_softmax_run) {
   const sm_state *st = state;
   sm_task t = {.kind = st->kind, .x = in[0]->data, .y = out[0].data};
@@ -162,6 +191,10 @@ OCTET_K_RUN(octet_k_softmax_run) {
   if (s) return s;
   if (t.v.outer == 0 || t.v.n == 0 || t.v.inner == 0) return OCTET_OK;
   size_t work = t.v.outer * t.v.n * t.v.inner * 8; /* exp costs several adds */
+  if (st->dtype == OCTET_DTYPE_DOUBLE) {
+    rd_parallel(host, t.v.outer * t.v.inner, work, sm_f64_task, &t);
+    return OCTET_OK;
+  }
   if (t.v.inner == 1) {
     rd_parallel(host, t.v.outer, work, sm_rows_task, &t);
   } else {

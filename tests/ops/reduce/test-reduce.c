@@ -524,6 +524,22 @@ static void test_logsoftmax_and_hardmax_along_middle_axis(void **s) {
   node_free(&r);
 }
 
+static void test_softmax_double_along_middle_axis(void **s) {
+  (void)s;
+  double xv[] = {1, 4, 3, 0, 3, 2};
+  octet_tensor x = tens(OCTET_DTYPE_DOUBLE, 3, (const int64_t[]){1, 3, 2}, xv);
+  const octet_tensor *in[] = {&x};
+  octet_attr at[] = {attr_i("axis", 1)};
+  node_run r = run_node("Softmax", 13, at, 1, in, 1, 1);
+  assert_int_equal(r.status, OCTET_OK);
+  assert_int_equal(r.out[0].dtype, OCTET_DTYPE_DOUBLE);
+  const double *y = r.out[0].data;
+  double z0 = exp(1) + 2 * exp(3), z1 = exp(4) + exp(0) + exp(2);
+  double want[] = {exp(1) / z0, exp(4) / z1, exp(3) / z0, 1 / z1, exp(3) / z0, exp(2) / z1};
+  for (int i = 0; i < 6; i++) assert_true(fabs(y[i] - want[i]) < 1e-15);
+  node_free(&r);
+}
+
 /* ---- TopK ---- */
 
 static void test_topk_ties_go_to_lower_index(void **s) {
@@ -620,6 +636,25 @@ static void test_batchnorm_constant_params_fold_to_scale_shift(void **s) {
   r = run_node_host("BatchNormalization", 9, at, 1, in, 5, false, 1, &odd_host);
   assert_int_equal(r.status, OCTET_OK);
   expect_f32(&r.out[0], want, 4, 1e-6f);
+  node_free(&r);
+}
+
+/* Every allocation of create can fail: the kernel reports OUT_OF_MEMORY and frees what it
+ * took (the sanitizer build checks for leaks). */
+static void test_batchnorm_create_survives_each_failed_allocation(void **s) {
+  (void)s;
+  octet_tensor x = F32(3, DIMS(1, 2, 1), {1, 2});
+  octet_tensor p = F32(1, DIMS(2), {1, 1});
+  const octet_tensor *in[] = {&x, &p, &p, &p, &p};
+  for (uint64_t n = 1; n <= 3; n++) {
+    octet_alloc_fail_after(n);
+    node_run r = run_node_host("BatchNormalization", 15, NULL, 0, in, 5, true, 1, NULL);
+    octet_alloc_fail_after(0);
+    assert_int_equal(r.status, OCTET_STATUS_OUT_OF_MEMORY);
+    node_free(&r);
+  }
+  node_run r = run_node_host("BatchNormalization", 15, NULL, 0, in, 5, true, 1, NULL);
+  assert_int_equal(r.status, OCTET_OK);
   node_free(&r);
 }
 
@@ -746,11 +781,13 @@ int main(void) {
       cmocka_unit_test(test_softmax_large_values_do_not_overflow),
       cmocka_unit_test(test_softmax_matches_double_reference_for_any_split),
       cmocka_unit_test(test_logsoftmax_and_hardmax_along_middle_axis),
+      cmocka_unit_test(test_softmax_double_along_middle_axis),
       cmocka_unit_test(test_topk_ties_go_to_lower_index),
       cmocka_unit_test(test_topk_opset1_k_attribute_along_axis0),
       cmocka_unit_test(test_topk_k_larger_than_axis_fails),
       cmocka_unit_test(test_cumsum_exclusive_reverse),
       cmocka_unit_test(test_batchnorm_constant_params_fold_to_scale_shift),
+      cmocka_unit_test(test_batchnorm_create_survives_each_failed_allocation),
       cmocka_unit_test(test_batchnorm_training_mode_uses_batch_statistics),
       cmocka_unit_test(test_instancenorm_per_channel_statistics),
       cmocka_unit_test(test_layernorm_outputs_mean_and_inv_std),
