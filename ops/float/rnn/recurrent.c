@@ -26,9 +26,13 @@ typedef struct rnn_state {
   bool input_forget;
   bool linear_before_reset;
   rnn_act acts[2][3];
-  /* W^T ([I, G*H] per direction) and R^T ([H, G*H]) when W / R were constant at create. */
-  float *wt, *rt;
-  int64_t wt_input, rt_hidden;
+  /* W and R packed as GEMM B panels when they were constant at create: per direction, pw is
+   * W^T [I, G*H]; pr[0] is R^T over the gate columns of the first recurrent GEMM ([H, G*H], or
+   * [H, 2H] for GRU without linear_before_reset) and pr[1] the GRU h block ([H, H]). */
+  const octet_sgemm_ukernel *uk;
+  float *pw, *pr[2];
+  size_t pw_size, pr_size[2]; /* floats per direction */
+  int64_t packed_input, packed_hidden;
   char node[96];
   const char *op;
 } rnn_state;
@@ -36,25 +40,25 @@ typedef struct rnn_state {
 static void rnn_destroy_impl(void *p) {
   rnn_state *s = p;
   if (!s) return;
-  octet_free(s->wt);
-  octet_free(s->rt);
+  octet_free(s->pw);
+  octet_free(s->pr[0]);
+  octet_free(s->pr[1]);
   octet_free(s);
 }
 
-/* Transposes each of n_dirs [rows, cols] matrices of src into [cols, rows]. */
-static float *transpose_per_dir(const float *src, size_t n_dirs, size_t rows, size_t cols) {
-  size_t n;
-  if (!octet_mul_size(n_dirs, rows, &n) || !octet_mul_size(n, cols, &n) ||
-      !octet_mul_size(n, sizeof(float), &n))
+/* Packs, for each of n_dirs directions, op(B) = M_d^T where M_d is the [n, k] block of rows
+ * [row0, row0 + n) of src's [rows, k] matrix d: the B operand of x · M_d^T. */
+static float *pack_per_dir(const octet_sgemm_ukernel *uk, const float *src, size_t n_dirs,
+                           size_t rows, size_t row0, size_t n, size_t k, size_t *per_dir) {
+  size_t one = octet_sgemm_packed_b_size(uk, k, n), total;
+  if ((one == 0 && k * n != 0) || !octet_mul_size(one, n_dirs, &total) ||
+      !octet_mul_size(total, sizeof(float), &total))
     return NULL;
-  float *dst = octet_malloc(n ? n : 1);
+  float *dst = octet_malloc(total ? total : 1);
   if (!dst) return NULL;
-  for (size_t d = 0; d < n_dirs; d++) {
-    const float *s = src + d * rows * cols;
-    float *t = dst + d * rows * cols;
-    for (size_t r = 0; r < rows; r++)
-      for (size_t c = 0; c < cols; c++) t[c * rows + r] = s[r * cols + c];
-  }
+  for (size_t d = 0; d < n_dirs; d++)
+    octet_sgemm_pack_b(uk, true, k, n, src + (d * rows + row0) * k, k, dst + d * one);
+  *per_dir = one;
   return dst;
 }
 
@@ -130,15 +134,19 @@ static octet_status rnn_create_common(const octet_kernel_info *info, int32_t *ou
       r->dtype == OCTET_DTYPE_FLOAT && w->dims[0] == (int64_t)s->n_dirs &&
       r->dims[0] == (int64_t)s->n_dirs && w->dims[1] == r->dims[1] && r->dims[1] > 0 &&
       r->dims[1] == (int64_t)s->gates * r->dims[2] && w->dims[2] >= 0) {
-    s->wt = transpose_per_dir(w->data, s->n_dirs, (size_t)w->dims[1], (size_t)w->dims[2]);
-    s->rt = transpose_per_dir(r->data, s->n_dirs, (size_t)r->dims[1], (size_t)r->dims[2]);
-    if (!s->wt || !s->rt) {
+    size_t GH = (size_t)r->dims[1], H = (size_t)r->dims[2], I = (size_t)w->dims[2];
+    bool split = cell == CELL_GRU && !s->linear_before_reset;
+    s->uk = octet_sgemm_ukernel_select();
+    s->pw = pack_per_dir(s->uk, w->data, s->n_dirs, GH, 0, GH, I, &s->pw_size);
+    s->pr[0] = pack_per_dir(s->uk, r->data, s->n_dirs, GH, 0, split ? 2 * H : GH, H, &s->pr_size[0]);
+    if (split) s->pr[1] = pack_per_dir(s->uk, r->data, s->n_dirs, GH, 2 * H, H, H, &s->pr_size[1]);
+    if (!s->pw || !s->pr[0] || (split && !s->pr[1])) {
       st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "node '%s' (%s): out of memory packing weights",
                       info->node_name, s->op);
       goto fail;
     }
-    s->wt_input = w->dims[2];
-    s->rt_hidden = r->dims[2];
+    s->packed_input = w->dims[2];
+    s->packed_hidden = r->dims[2];
   }
   for (size_t i = 0; i < info->n_outputs; i++) out_dtypes[i] = OCTET_DTYPE_FLOAT;
   *state = s;
@@ -200,7 +208,7 @@ static octet_status rnn_check_dims(const rnn_state *s, const octet_tensor *const
   const octet_tensor *p = s->cell == CELL_LSTM ? opt_in(in, n_in, IN_P) : NULL;
   if (p && (p->rank != 2 || (size_t)p->dims[0] != d->D || (size_t)p->dims[1] != 3 * d->H))
     return bad_shape(s, "P must be [num_directions, 3*hidden]", err);
-  if (s->wt && ((size_t)s->wt_input != d->I || (size_t)s->rt_hidden != d->H))
+  if (s->pw && ((size_t)s->packed_input != d->I || (size_t)s->packed_hidden != d->H))
     return bad_shape(s, "constant weights disagree with the inputs", err);
   return OCTET_OK;
 }
@@ -255,8 +263,8 @@ typedef struct rnn_pass {
   rnn_dims d;
   size_t dir;
   bool reverse;
-  const float *r;   /* this direction's recurrence weights */
-  bool r_trans;     /* r is R itself ([G*H, H]) rather than R^T ([H, G*H]) */
+  const float *r;          /* this direction's R ([G*H, H]) when not pre-packed */
+  const float *r_packed[2]; /* this direction's packed R blocks (see rnn_state.pr) */
   const float *p;   /* peepholes [3H] or NULL */
   float *xproj, *gates, *h, *c, *bias, *rh, *hh;
   const octet_tensor *seq;
@@ -267,16 +275,18 @@ static size_t seq_len_of(const rnn_pass *ps, size_t b) {
   return ps->seq ? (size_t)octet_k_get_int(ps->seq, b) : ps->d.T;
 }
 
-/* gates[b] = h[b] · R_cols^T for the column block [col0, col0+ncols) of the G*H gate columns. */
-static void recurrent_gemm(const rnn_pass *ps, const float *hin, size_t col0, size_t ncols,
-                           float *outp, size_t ldo) {
-  const size_t H = ps->d.H, GH = ps->d.G * ps->d.H;
-  if (ps->r_trans)
+/* out[b] = hin[b] · R_blk^T for the gate-column block [col0, col0 + ncols) of R; block is 0
+ * for the block starting at column 0 and 1 for GRU's h block. */
+static void recurrent_gemm(const rnn_pass *ps, int block, const float *hin, size_t col0,
+                           size_t ncols, float *outp, size_t ldo) {
+  const size_t H = ps->d.H;
+  if (ps->r_packed[block]) {
+    octet_sgemm_operand a = {.data = hin, .ld = H}, b = {.packed = ps->r_packed[block]};
+    octet_sgemm_run(ps->s->uk, ps->d.B, ncols, H, 1.0f, &a, &b, 0.0f, outp, ldo, NULL, ps->host);
+  } else {
     octet_sgemm(false, true, ps->d.B, ncols, H, 1.0f, hin, H, ps->r + col0 * H, H, 0.0f, outp, ldo,
                 ps->host);
-  else
-    octet_sgemm(false, false, ps->d.B, ncols, H, 1.0f, hin, H, ps->r + col0, GH, 0.0f, outp, ldo,
-                ps->host);
+  }
 }
 
 static inline void clip_n(const rnn_state *s, float *x, size_t n) {
@@ -305,7 +315,7 @@ static void run_steps(rnn_pass *ps, float *y) {
     for (size_t b = 0; b < B && !any; b++) any = step < seq_len_of(ps, b);
     if (!any) break;
     bool gru_split = s->cell == CELL_GRU && !s->linear_before_reset;
-    recurrent_gemm(ps, ps->h, 0, gru_split ? 2 * H : GH, ps->gates, GH);
+    recurrent_gemm(ps, 0, ps->h, 0, gru_split ? 2 * H : GH, ps->gates, GH);
     for (size_t b = 0; b < B; b++) {
       size_t len = seq_len_of(ps, b);
       float *g = ps->gates + b * GH, *hb = ps->h + b * H;
@@ -370,7 +380,7 @@ static void run_steps(rnn_pass *ps, float *y) {
     }
     if (gru_split) {
       /* ht = g(Xt·Wh^T + (rt ⊙ Ht-1)·Rh^T + Rbh + Wbh): needs every row's r first. */
-      recurrent_gemm(ps, ps->rh, 2 * H, H, ps->hh, H);
+      recurrent_gemm(ps, 1, ps->rh, 2 * H, H, ps->hh, H);
       const float *wb = ps->bias, *rb = ps->bias + GH;
       for (size_t b = 0; b < B; b++) {
         size_t len = seq_len_of(ps, b);
@@ -429,15 +439,15 @@ static octet_status rnn_run_impl(void *state, const octet_tensor *const *in, siz
     ps.dir = dir;
     ps.reverse = s->direction == DIR_REVERSE || dir == 1;
     if (T * B > 0 && GH > 0) {
-      if (s->wt)
-        octet_sgemm(false, false, T * B, GH, d.I, 1.0f, x->data, d.I, s->wt + dir * d.I * GH, GH,
-                    0.0f, ps.xproj, GH, host);
-      else
+      if (s->pw) {
+        octet_sgemm_operand a = {.data = x->data, .ld = d.I}, b = {.packed = s->pw + dir * s->pw_size};
+        octet_sgemm_run(s->uk, T * B, GH, d.I, 1.0f, &a, &b, 0.0f, ps.xproj, GH, NULL, host);
+      } else
         octet_sgemm(false, true, T * B, GH, d.I, 1.0f, x->data, d.I,
                     (const float *)w->data + dir * GH * d.I, d.I, 0.0f, ps.xproj, GH, host);
     }
-    ps.r_trans = s->rt == NULL;
-    ps.r = s->rt ? s->rt + dir * H * GH : (const float *)r->data + dir * GH * H;
+    ps.r = (const float *)r->data + dir * GH * H;
+    for (int k = 0; k < 2; k++) ps.r_packed[k] = s->pr[k] ? s->pr[k] + dir * s->pr_size[k] : NULL;
     if (bt) memcpy(ps.bias, (const float *)bt->data + dir * 2 * GH, 2 * GH * sizeof(float));
     else memset(ps.bias, 0, 2 * GH * sizeof(float));
     ps.p = pt ? (const float *)pt->data + dir * 3 * H : NULL;
