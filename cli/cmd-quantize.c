@@ -11,7 +11,7 @@
 
 static const char usage_text[] =
   "usage: octet quantize MODEL OUTPUT --data [NAME=]PATH... [options]\n\n"
-  "  --method M             activation ranges: minmax, percentile, entropy, mse (default percentile)\n"
+  "  --method M             activation ranges: minmax, percentile, entropy, mse (default mse)\n"
   "  --percentile P         for --method percentile (default 99.999)\n"
   "  --format F             qdq (default, portable) or qop (QLinear* operators)\n"
   "  --per-tensor           one scale per weight tensor (default: per output channel)\n"

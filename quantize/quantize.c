@@ -5,7 +5,7 @@
 #include "quantize/passes.h"
 
 /* A default chosen by measurement on the dev models (README, "Choosing ranges"). */
-#define DEFAULT_METHOD OCTET_RANGE_PERCENTILE
+#define DEFAULT_METHOD OCTET_RANGE_MSE
 
 static octet_status set_text(char **out, const char *text, octet_error *err) {
   if (!out) return OCTET_OK;
