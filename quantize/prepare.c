@@ -85,8 +85,8 @@ static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *e
       for (size_t k = 0; k < per; k++) nw[o * per + k] = (float)((double)wd[o * per + k] * s);
       nb[o] = (float)(((bias ? (double)bias[o] : 0.0) - (double)mean[o]) * s + (double)beta[o]);
     }
-    const char *wn = octet_edit_name(e, conv->inputs[1], "bnfold");
-    const char *bname = octet_edit_name(e, conv->outputs[0], "bias_bnfold");
+    const char *wn = octet_edit_name(e, conv->inputs[1], "bn");
+    const char *bname = octet_edit_name(e, conv->outputs[0], "bias");
     int64_t bd = (int64_t)cout;
     if (!octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, w->rank, w->dims, nw) ||
         !octet_edit_set_initializer(e, bname, OCTET_DTYPE_FLOAT, 1, &bd, nb))

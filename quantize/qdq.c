@@ -131,11 +131,11 @@ static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
   uint8_t zb[4] = {0};
   if (t->dtype == OCTET_DTYPE_INT8) zb[0] = (uint8_t)(int8_t)t->zp;
   else zb[0] = (uint8_t)t->zp;
-  const char *s = scalar_init(q, t->name, "scale", OCTET_DTYPE_FLOAT, &t->scale, err);
-  const char *z = s ? scalar_init(q, t->name, "zero_point", t->dtype, zb, err) : NULL;
+  const char *s = scalar_init(q, t->name, "s", OCTET_DTYPE_FLOAT, &t->scale, err);
+  const char *z = s ? scalar_init(q, t->name, "zp", t->dtype, zb, err) : NULL;
   if (!z) return err->status;
-  const char *tq = octet_edit_name(&q->e, t->name, "quantized");
-  const char *tdq = octet_edit_name(&q->e, t->name, "dequantized");
+  const char *tq = octet_edit_name(&q->e, t->name, "q");
+  const char *tdq = octet_edit_name(&q->e, t->name, "dq");
   const char *qn = octet_edit_name(&q->e, "QuantizeLinear", "a");
   const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "a");
   octet_edit_rename_uses(&q->e, t->name, tdq, SIZE_MAX);
@@ -187,10 +187,10 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
     size_t c = per_channel ? (i / inner) % channels : 0;
     qw[i] = (uint8_t)(octet_quantize_value(wd[i], sc[c], 0, OCTET_DTYPE_INT8) + shift);
   }
-  const char *qname = octet_edit_name(&q->e, name, "quantized");
-  const char *sname = octet_edit_name(&q->e, name, "scale");
-  const char *zname = octet_edit_name(&q->e, name, "zero_point");
-  const char *out = octet_edit_name(&q->e, name, "dequantized");
+  const char *qname = octet_edit_name(&q->e, name, "q");
+  const char *sname = octet_edit_name(&q->e, name, "s");
+  const char *zname = octet_edit_name(&q->e, name, "zp");
+  const char *out = octet_edit_name(&q->e, name, "dq");
   const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "w");
   int64_t cd = (int64_t)channels;
   if (!octet_edit_set_initializer(&q->e, qname, wdt, w->rank, w->dims, qw) ||
@@ -228,9 +228,9 @@ static const char *quantize_bias(qdq *q, const char *name, float in_scale, const
     sc[i] = in_scale * w_scales[n_scales == 1 ? 0 : i];
     qb[i] = octet_quantize_value(bd[i], sc[i], 0, OCTET_DTYPE_INT32);
   }
-  const char *qname = octet_edit_name(&q->e, name, "quantized");
-  const char *sname = octet_edit_name(&q->e, name, "scale");
-  const char *out = octet_edit_name(&q->e, name, "dequantized");
+  const char *qname = octet_edit_name(&q->e, name, "q");
+  const char *sname = octet_edit_name(&q->e, name, "s");
+  const char *out = octet_edit_name(&q->e, name, "dq");
   const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "b");
   int64_t nd = (int64_t)n;
   /* The zero point of an int32 bias is 0 and optional: leaving it out saves 4 bytes a channel. */
