@@ -134,41 +134,47 @@ static inline float rd_prod_f32(const float *x, size_t n) {
 RD_MINMAX(rd_max_f32, -INFINITY, >)
 RD_MINMAX(rd_min_f32, INFINITY, <)
 
-/* exp over an array, in place, written so the loop vectorizes (libm's expf is a call per
+/* exp of one float, written so loops calling it vectorize (libm's expf is a call per
  * element). exp(x) = 2^n * exp(r) with n = round(x / ln 2) and |r| <= ln(2)/2, ln 2 split in a
  * high part exact in float and a low part; exp(r) by its Taylor series to degree 7 (truncation
  * < 1e-8 relative), so the result is within about 2 ulp of the true value. The rounding uses the
  * 1.5 * 2^23 trick in float, so no float-to-int conversion can overflow on NaN or inf.
  * Meant for softmax-style arguments (x <= 0 after subtracting the max): results below 1.7e-38
  * flush to 0, and x > 88 gives inf (true overflow starts at 88.72). */
-static inline void rd_exp_inplace_f32(float *y, size_t n) {
+static inline float rd_exp1_f32(float x) {
   const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f,
               ln2_lo = 1.42860682030941723212e-6f, magic = 12582912.0f;
-  for (size_t i = 0; i < n; i++) {
-    float x = y[i];
-    float xc = x < -87.0f ? -87.0f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
-    float t = xc * log2e + magic;
-    float k = t - magic;
-    float r = (xc - k * ln2_hi) - k * ln2_lo;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    uint32_t tb;
-    memcpy(&tb, &t, sizeof tb);
-    uint32_t eb = (tb - 0x4B400000u + 127u) << 23; /* 2^k as float bits, k in [-126, 127] */
-    float scale;
-    memcpy(&scale, &eb, sizeof scale);
-    float v = p * scale;
-    v = x < -87.0f ? 0.0f : v; /* true value < 1.7e-38: subnormal, flushed */
-    v = x > 88.0f ? INFINITY : v;
-    y[i] = x != x ? x : v;
-  }
+  float xc = x < -87.0f ? -87.0f : x;
+  xc = xc > 88.0f ? 88.0f : xc;
+  float t = xc * log2e + magic;
+  float k = t - magic;
+  float r = (xc - k * ln2_hi) - k * ln2_lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  uint32_t tb;
+  memcpy(&tb, &t, sizeof tb);
+  uint32_t eb = (tb - 0x4B400000u + 127u) << 23; /* 2^k as float bits, k in [-126, 127] */
+  float scale;
+  memcpy(&scale, &eb, sizeof scale);
+  float v = p * scale;
+  v = x < -87.0f ? 0.0f : v; /* true value < 1.7e-38: subnormal, flushed */
+  v = x > 88.0f ? INFINITY : v;
+  return x != x ? x : v;
+}
+
+static inline void rd_exp_inplace_f32(float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = rd_exp1_f32(y[i]);
+}
+
+/* y = exp(x - m) (the softmax numerator) in one pass. */
+static inline void rd_exp_sub_f32(const float *restrict x, float m, float *restrict y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = rd_exp1_f32(x[i] - m);
 }
 
 #endif

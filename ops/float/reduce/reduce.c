@@ -260,8 +260,12 @@ static void rd_rows_f32(void *arg, size_t begin, size_t end) {
         s = m;
         break;
       }
-      float acc = 0;
-      for (size_t i = 0; i < n; i++) acc += expf(row[i] - m);
+      float acc = 0, buf[256];
+      for (size_t i = 0; i < n; i += 256) {
+        size_t len = n - i < 256 ? n - i : 256;
+        rd_exp_sub_f32(row + i, m, buf, len);
+        acc += rd_sum_f32(buf, len);
+      }
       s = m + logf(acc);
       break;
     }

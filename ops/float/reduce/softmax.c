@@ -86,8 +86,7 @@ static void sm_row(sm_kind kind, const float *x, float *y, size_t n) {
     y[bi] = 1.0f;
     return;
   }
-  for (size_t i = 0; i < n; i++) y[i] = x[i] - m;
-  rd_exp_inplace_f32(y, n);
+  rd_exp_sub_f32(x, m, y, n);
   float sum = rd_sum_f32(y, n);
   if (kind == SM_SOFTMAX) {
     for (size_t i = 0; i < n; i++) y[i] /= sum;
