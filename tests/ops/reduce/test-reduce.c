@@ -540,6 +540,21 @@ static void test_softmax_double_along_middle_axis(void **s) {
   node_free(&r);
 }
 
+static void test_hardmax_opset11_one_hot_over_flattened_row(void **s) {
+  (void)s;
+  /* [2, 2, 2] at axis 1: rows of 4; row 0's max (5) appears twice, the first wins */
+  octet_tensor x = F32(3, DIMS(2, 2, 2), {1, 5, 5, 2, 9, 0, 3, 4});
+  const octet_tensor *in[] = {&x};
+  node_run r = run_node("Hardmax", 11, NULL, 0, in, 1, 1);
+  assert_int_equal(r.status, OCTET_OK);
+  expect_f32(&r.out[0], (const float[]){0, 1, 0, 0, 1, 0, 0, 0}, 8, 0);
+  node_free(&r);
+  /* opset 13 default axis -1: pairs */
+  r = run_node("Hardmax", 13, NULL, 0, in, 1, 1);
+  expect_f32(&r.out[0], (const float[]){0, 1, 1, 0, 1, 0, 0, 1}, 8, 0);
+  node_free(&r);
+}
+
 /* ---- TopK ---- */
 
 static void test_topk_ties_go_to_lower_index(void **s) {
@@ -782,6 +797,7 @@ int main(void) {
       cmocka_unit_test(test_softmax_matches_double_reference_for_any_split),
       cmocka_unit_test(test_logsoftmax_and_hardmax_along_middle_axis),
       cmocka_unit_test(test_softmax_double_along_middle_axis),
+      cmocka_unit_test(test_hardmax_opset11_one_hot_over_flattened_row),
       cmocka_unit_test(test_topk_ties_go_to_lower_index),
       cmocka_unit_test(test_topk_opset1_k_attribute_along_axis0),
       cmocka_unit_test(test_topk_k_larger_than_axis_fails),
