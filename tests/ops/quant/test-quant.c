@@ -5,10 +5,12 @@
  * Known, documented differences (the fixture stores the exact result for those cases instead):
  * ORT's u8 x s8 integer GEMM on AVX2 (vpmaddubsw) sums pairs of products in int16 with
  * saturation, so MatMulInteger/ConvInteger/QLinearMatMul/QLinearConv with full-range int8
- * weights can differ from exact integer math there. octet computes exactly (DESIGN.md); the
+ * weights can differ from exact integer math there (checked: every differing 2-D u8 x s8
+ * MatMulInteger case equals exact math with each pair sum clamped to int16). octet computes exactly (DESIGN.md); the
  * generator keeps ORT's value when it equals the exact one and otherwise stores the exact value
  * (source "exact", counted separately below). ORT has no u8 x s8 / s8 x u8 ConvInteger kernel
- * nor per-channel ConvInteger weight zero points: those cases use the exact numpy reference. */
+ * nor per-channel ConvInteger weight zero points nor per-row MatMulInteger A zero points (all
+ * valid ONNX): those cases use the exact numpy reference (source "numpy"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
