@@ -533,6 +533,14 @@ static void external_data_is_read_and_bad_locations_are_refused(void **s) {
   expect_error(&t, true, OCTET_STATUS_IO, "missing.bin");
   tiny_external(&t, "w.bin", "16", "8");
   expect_error(&t, false, OCTET_STATUS_INVALID_ARGUMENT, "needs a folder");
+  /* From a buffer, external data is read relative to external_data_dir. */
+  size_t n;
+  uint8_t *b = tiny_pack(&t, &n);
+  octet_load_options lo = {tmpdir};
+  assert_int_equal(octet_model_load_buffer(b, n, &lo, &m, &err), OCTET_OK);
+  assert_memory_equal(octet_ir_graph_initializer(m->graph, "W")->data, w, 8);
+  octet_model_destroy(m);
+  free(b);
 }
 
 static void saving_with_a_threshold_writes_aligned_side_file_offsets(void **s) {
