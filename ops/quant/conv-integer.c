@@ -224,10 +224,11 @@ OCTET_K_INFER(octet_k_qconv_infer) {
 
 /* Rows of output pixels, columns (c, kernel offset) of group channel block `xc` (Cg channels of
  * one image); positions in the padding read the input zero point so they contribute nothing. */
-static void im2col(const conv_geom *g, const uint8_t *xc, uint8_t pad, uint8_t *col) {
+static void im2col(const conv_geom *g, const uint8_t *xc, uint8_t pad, uint8_t *col, size_t p0,
+                   size_t p1) {
   size_t kspat = g->Kg / g->Cg;
   int64_t oc[CONV_MAX_SPATIAL], kc[CONV_MAX_SPATIAL];
-  for (size_t p = 0; p < g->P; p++) {
+  for (size_t p = p0; p < p1; p++) {
     size_t r = p;
     for (size_t i = g->S; i-- > 0;) oc[i] = (int64_t)(r % (size_t)g->out[i]), r /= (size_t)g->out[i];
     uint8_t *row = col + p * g->Kg;
@@ -243,6 +244,41 @@ static void im2col(const conv_geom *g, const uint8_t *xc, uint8_t pad, uint8_t *
       }
       for (size_t c = 0; c < g->Cg; c++)
         row[c * kspat + kk] = inside ? xc[c * g->in_sp + off] : pad;
+    }
+  }
+}
+
+/* One (image, group) of a convolution, run over a range of output pixels. */
+typedef struct conv_task {
+  const conv_state *s;
+  const conv_geom *g;
+  const uint8_t *xc;
+  uint8_t *col;
+  int32_t *acc;
+  const octet_qgemm_packed *p;
+  uint8_t pad;
+  bool x_signed;
+  int32_t zx, zy;
+  const int32_t *bias;
+  const float *scales;
+  bool per_ch;
+  char *y; /* output channel block of this group, NCHW */
+} conv_task;
+
+static void conv_rows(void *arg, size_t p0, size_t p1) {
+  const conv_task *t = arg;
+  const conv_geom *g = t->g;
+  im2col(g, t->xc, t->pad, t->col, p0, p1);
+  octet_qgemm_ref(p1 - p0, t->col + p0 * g->Kg, t->x_signed, g->Kg, &t->zx, false, t->p,
+                  t->acc + p0 * g->Mg, g->Mg);
+  /* Epilogue: row p of acc holds this group's output channels of pixel p; NCHW strides by P. */
+  for (size_t pix = p0; pix < p1; pix++) {
+    const int32_t *row = t->acc + pix * g->Mg;
+    if (t->s->qlinear) {
+      octet_requant_row(row, t->bias, t->scales, t->per_ch, t->zy, t->s->y_dt, t->y + pix, g->P, g->Mg);
+    } else {
+      int32_t *yi = (int32_t *)t->y + pix;
+      for (size_t j = 0; j < g->Mg; j++) yi[j * g->P] = row[j];
     }
   }
 }
@@ -294,7 +330,6 @@ OCTET_K_RUN(octet_k_qconv_run) {
   for (size_t n = 0; n < g.N; n++) {
     for (size_t gi = 0; gi < g.G; gi++) {
       const uint8_t *xc = (const uint8_t *)x->data + (n * g.C + gi * g.Cg) * g.in_sp;
-      im2col(&g, xc, (uint8_t)zx, col);
       const octet_qgemm_packed *p;
       octet_qgemm_packed tmp;
       if (s->prepacked) {
@@ -306,20 +341,12 @@ OCTET_K_RUN(octet_k_qconv_run) {
                          wzp && wzp->dtype == OCTET_DTYPE_INT8, nwz > 1 ? g.Mg : nwz);
         p = &tmp;
       }
-      octet_qgemm_ref(g.P, col, x_signed, g.Kg, &zx, false, p, acc, g.Mg);
-      /* Epilogue: row p of acc holds output channels gi*Mg.. of pixel p; NCHW strides by P. */
-      size_t m0 = gi * g.Mg;
-      char *y = (char *)out[0].data + ((n * g.M + m0) * g.P) * ysz;
-      for (size_t pix = 0; pix < g.P; pix++) {
-        const int32_t *row = acc + pix * g.Mg;
-        if (s->qlinear) {
-          octet_requant_row(row, bias ? (const int32_t *)bias->data + m0 : NULL,
-                            per_ch ? scales + m0 : scales, per_ch, zy, s->y_dt, y + pix, g.P, g.Mg);
-        } else {
-          int32_t *yi = (int32_t *)y + pix;
-          for (size_t j = 0; j < g.Mg; j++) yi[j * g.P] = row[j];
-        }
-      }
+      conv_task t = {s, &g, xc, col, acc, p, (uint8_t)zx, x_signed, zx, zy,
+                     bias ? (const int32_t *)bias->data + gi * g.Mg : NULL,
+                     per_ch ? scales + gi * g.Mg : scales, per_ch,
+                     (char *)out[0].data + ((n * g.M + gi * g.Mg) * g.P) * ysz};
+      /* Output pixels split across the host's threads: every buffer is indexed by pixel. */
+      octet_parallel_for(host, g.P, conv_rows, &t);
     }
   }
   return OCTET_OK;

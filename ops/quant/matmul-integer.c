@@ -286,6 +286,72 @@ OCTET_K_INFER(octet_k_qmatmul_infer) {
 
 /* ---- run ---- */
 
+/* One matrix of a (batched) product, run over a range of rows of A. */
+typedef struct mm_task {
+  const mm_state *s;
+  const mm_shape *sh;
+  const octet_qgemm_packed *p;
+  const uint8_t *a;
+  bool a_signed;
+  const octet_tensor *azp;
+  bool per_row_za;
+  int32_t za;
+  int32_t *acc;
+  const octet_tensor *bias;
+  bool has_yzp;
+  int32_t yz;
+  const float *sc;
+  bool per_col_scale;
+  char *y;
+} mm_task;
+
+static void mm_rows(void *arg, size_t m0, size_t m1) {
+  const mm_task *t = arg;
+  const mm_state *s = t->s;
+  const mm_shape *sh = t->sh;
+  const octet_tensor *bias = t->bias;
+  size_t ysz = octet_dtype_size(s->y_dt);
+  if (t->per_row_za) {
+    /* Per-row A zero points (MatMulInteger only): one row at a time. */
+    for (size_t m = m0; m < m1; m++) {
+      int32_t zm = octet_q_zp(t->azp, m);
+      octet_qgemm_ref(1, t->a + m * sh->K, t->a_signed, sh->K, &zm, false, t->p, t->acc + m * sh->N, sh->N);
+    }
+  } else {
+    octet_qgemm_ref(m1 - m0, t->a + m0 * sh->K, t->a_signed, sh->K, &t->za, false, t->p,
+                    t->acc + m0 * sh->N, sh->N);
+  }
+  for (size_t m = m0; m < m1; m++) {
+    int32_t *row = t->acc + m * sh->N;
+    char *y = t->y + m * sh->N * ysz;
+    if (s->op == OP_QGEMM && bias) {
+      /* C broadcasts as (), (N), (1, N), (M, 1) or (M, N); it joins the int32 accumulator. */
+      const int32_t *c = bias->data;
+      size_t n = octet_tensor_numel(bias);
+      for (size_t j = 0; j < sh->N; j++) {
+        int32_t cv = n == 1 ? c[0]
+                     : bias->rank == 1 || bias->dims[0] == 1 ? c[j]
+                     : bias->dims[1] == 1 ? c[m]
+                                          : c[m * sh->N + j];
+        row[j] = (int32_t)((uint32_t)row[j] + (uint32_t)cv);
+      }
+    }
+    if (s->op == OP_MMI) {
+      memcpy(y, row, sh->N * 4);
+    } else if (s->op == OP_QLMM || (s->op == OP_QGEMM && t->has_yzp)) {
+      octet_requant_row(row, NULL, t->sc, t->per_col_scale, t->yz, s->y_dt, y, 1, sh->N);
+    } else {
+      /* float output: acc * (a_scale * b_scale) (+ bias), as ORT's scale-bias processor */
+      float *yf = (float *)y;
+      const float *bf = bias && s->op != OP_QGEMM ? bias->data : NULL;
+      for (size_t j = 0; j < sh->N; j++) {
+        float v = (float)row[j] * t->sc[t->per_col_scale ? j : 0];
+        yf[j] = bf ? v + bf[j] : v;
+      }
+    }
+  }
+}
+
 OCTET_K_RUN(octet_k_qmatmul_run) {
   mm_state *s = state;
   const octet_tensor *a = in[s->i_a], *b = in[s->i_b];
@@ -336,7 +402,6 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
   bool a_signed = a->dtype == OCTET_DTYPE_INT8;
   int32_t za = azp ? octet_q_zp(azp, 0) : 0;
   float a_scale = as ? octet_q_f32(as, 0) : 1.0f;
-  const int32_t *za_ptr = &za;
   if (s->op == OP_DQMM) {
     size_t n = octet_tensor_numel(a);
     uint8_t z;
@@ -384,55 +449,11 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
                        bzp ? (octet_tensor_numel(bzp) == 1 ? 1 : sh.N) : 0);
       p = &tmp;
     }
-    if (per_row_za) {
-      /* Per-row A zero points (MatMulInteger only): one row at a time. */
-      for (size_t m = 0; m < sh.M; m++) {
-        int32_t zm = octet_q_zp(azp, m);
-        octet_qgemm_ref(1, (const uint8_t *)a_data + ao * a_mat + m * sh.K, a_signed, sh.K, &zm,
-                        false, p, acc + m * sh.N, sh.N);
-      }
-    } else {
-      octet_qgemm_ref(sh.M, (const uint8_t *)a_data + ao * a_mat, a_signed, sh.K, za_ptr, false, p,
-                      acc, sh.N);
-    }
-    char *y = (char *)out[0].data + bi * y_mat * ysz;
-    const float *sc = scales + (per_col_scale ? col_off(bs, &sh, bo) : 0);
-    for (size_t m = 0; m < sh.M; m++) {
-      int32_t *row = acc + m * sh.N;
-      if (s->op == OP_QGEMM && bias) {
-        /* C broadcasts as (), (N), (1, N), (M, 1) or (M, N); it joins the int32 accumulator. */
-        const int32_t *c = bias->data;
-        size_t n = octet_tensor_numel(bias);
-        for (size_t j = 0; j < sh.N; j++) {
-          int32_t cv = n == 1 ? c[0]
-                       : bias->rank == 1 || bias->dims[0] == 1 ? c[j]
-                       : bias->dims[1] == 1 ? c[m]
-                                            : c[m * sh.N + j];
-          row[j] = (int32_t)((uint32_t)row[j] + (uint32_t)cv);
-        }
-      }
-      switch (s->op) {
-      case OP_MMI: memcpy(y + m * sh.N * 4, row, sh.N * 4); break;
-      case OP_QLMM:
-        octet_requant_row(row, NULL, sc, per_col_scale, yz, s->y_dt, y + m * sh.N, 1, sh.N);
-        break;
-      case OP_QGEMM:
-        if (yzp) {
-          octet_requant_row(row, NULL, sc, per_col_scale, yz, s->y_dt, y + m * sh.N, 1, sh.N);
-          break;
-        }
-        /* no y_zero_point: float output */
-        __attribute__((fallthrough));
-      default: {
-        float *yf = (float *)y + m * sh.N;
-        const float *bf = bias && s->op != OP_QGEMM ? bias->data : NULL;
-        for (size_t j = 0; j < sh.N; j++) {
-          float v = (float)row[j] * sc[per_col_scale ? j : 0];
-          yf[j] = bf ? v + bf[j] : v;
-        }
-      }
-      }
-    }
+    mm_task t = {s, &sh, p, (const uint8_t *)a_data + ao * a_mat, a_signed, azp, per_row_za,
+                 za, acc, bias, yzp != NULL, yz, scales + (per_col_scale ? col_off(bs, &sh, bo) : 0),
+                 per_col_scale, (char *)out[0].data + bi * y_mat * ysz};
+    /* Rows split across the host's threads: A, acc and Y are indexed by row. */
+    octet_parallel_for(host, sh.M, mm_rows, &t);
   }
   return OCTET_OK;
 }
