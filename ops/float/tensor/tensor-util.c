@@ -327,25 +327,35 @@ OCTET_K_RUN(tk_alias_run) {
 }
 
 bool tk_store_double(int32_t dtype, void *p, double v) {
+  /* p may be unaligned (a byte buffer inside a state): store through memcpy */
+#define STORE(T, expr)                                                                     \
+  {                                                                                        \
+    T x_ = (expr);                                                                         \
+    memcpy(p, &x_, sizeof x_);                                                             \
+    return true;                                                                           \
+  }
   switch (dtype) {
-  case OCTET_DTYPE_FLOAT: *(float *)p = (float)v; return true;
-  case OCTET_DTYPE_DOUBLE: *(double *)p = v; return true;
-  case OCTET_DTYPE_FLOAT16: *(uint16_t *)p = octet_float_to_half((float)v); return true;
-  case OCTET_DTYPE_BFLOAT16: *(uint16_t *)p = octet_float_to_bf16((float)v); return true;
-  case OCTET_DTYPE_INT8: *(int8_t *)p = (int8_t)v; return true;
-  case OCTET_DTYPE_UINT8: *(uint8_t *)p = (uint8_t)v; return true;
-  case OCTET_DTYPE_INT16: *(int16_t *)p = (int16_t)v; return true;
-  case OCTET_DTYPE_UINT16: *(uint16_t *)p = (uint16_t)v; return true;
-  case OCTET_DTYPE_INT32: *(int32_t *)p = (int32_t)v; return true;
-  case OCTET_DTYPE_UINT32: *(uint32_t *)p = (uint32_t)v; return true;
-  case OCTET_DTYPE_INT64: *(int64_t *)p = (int64_t)v; return true;
-  case OCTET_DTYPE_UINT64: *(uint64_t *)p = (uint64_t)v; return true;
-  case OCTET_DTYPE_BOOL: *(uint8_t *)p = v != 0; return true;
+  case OCTET_DTYPE_FLOAT: STORE(float, (float)v)
+  case OCTET_DTYPE_DOUBLE: STORE(double, v)
+  case OCTET_DTYPE_FLOAT16: STORE(uint16_t, octet_float_to_half((float)v))
+  case OCTET_DTYPE_BFLOAT16: STORE(uint16_t, octet_float_to_bf16((float)v))
+  case OCTET_DTYPE_INT8: STORE(int8_t, (int8_t)v)
+  case OCTET_DTYPE_UINT8: STORE(uint8_t, (uint8_t)v)
+  case OCTET_DTYPE_INT16: STORE(int16_t, (int16_t)v)
+  case OCTET_DTYPE_UINT16: STORE(uint16_t, (uint16_t)v)
+  case OCTET_DTYPE_INT32: STORE(int32_t, (int32_t)v)
+  case OCTET_DTYPE_UINT32: STORE(uint32_t, (uint32_t)v)
+  case OCTET_DTYPE_INT64: STORE(int64_t, (int64_t)v)
+  case OCTET_DTYPE_UINT64: STORE(uint64_t, (uint64_t)v)
+  case OCTET_DTYPE_BOOL: STORE(uint8_t, v != 0)
   default: return false;
   }
+#undef STORE
 }
 
 double tk_load_double(int32_t dtype, const void *p) {
-  octet_tensor t = {.dtype = dtype, .rank = 0, .data = (void *)p};
+  uint64_t buf[2]; /* aligned copy: p may point into a byte buffer */
+  memcpy(buf, p, octet_dtype_size(dtype) <= sizeof buf ? octet_dtype_size(dtype) : sizeof buf);
+  octet_tensor t = {.dtype = dtype, .rank = 0, .data = buf};
   return octet_k_get_double(&t, 0);
 }
