@@ -121,6 +121,21 @@ def ort_cases():
     add_ort_case('rnn_layout1_reverse_clip', 'RNN',
                  dict(hidden_size=H, layout=1, direction='reverse', clip=0.5),
                  rnn_inputs('RNN', 4, 2, 3, H, 1, layout=1), 2, const_weights=0)
+    lp = np.log(np.abs(rnd(3, 4, 2)) + 0.1).astype(np.float32)
+    tgt = np.array([[0, 3], [-1, 2], [1, -1]], dtype=np.int64)
+    add_ort_case('nll_weight_ignore_index_mean', 'NegativeLogLikelihoodLoss',
+                 dict(reduction='mean', ignore_index=-1), [('x', lp), ('t', tgt), ('w', rnd(4) ** 2)], 1,
+                 opset=13, const_weights=0)
+    add_ort_case('nll_int32_target_none', 'NegativeLogLikelihoodLoss', dict(reduction='none'),
+                 [('x', lp), ('t', np.array([[0, 3], [2, 2], [1, 0]], dtype=np.int32))], 1,
+                 opset=13, const_weights=0)
+    add_ort_case('sce_sum_with_log_prob', 'SoftmaxCrossEntropyLoss', dict(reduction='sum'),
+                 [('x', rnd(2, 5, 3)), ('t', np.array([[0, 4, 2], [1, 1, 3]], dtype=np.int64))], 2,
+                 opset=13, const_weights=0)
+    add_ort_case('sce_mean_double_ignore_index', 'SoftmaxCrossEntropyLoss',
+                 dict(reduction='mean', ignore_index=2),
+                 [('x', rnd(4, 3).astype(np.float64)), ('t', np.array([0, 2, 1, 2], dtype=np.int64)),
+                  ('w', np.array([0.5, 2.0, 1.5]))], 1, opset=13, const_weights=0)
     einsum = [
         ('einsum_batched_matmul', 'bij,bjk->bik', [(2, 3, 4), (2, 4, 5)]),
         ('einsum_attention_scores', 'bhqd,bhkd->bhqk', [(2, 2, 3, 4), (2, 2, 5, 4)]),
@@ -144,7 +159,9 @@ def ort_cases():
 
 
 def node_cases():
-    pats = ['test_lstm_*', 'test_gru_*', 'test_rnn_*', 'test_simple_rnn_*', 'test_einsum_*']
+    pats = ['test_lstm_*', 'test_gru_*', 'test_rnn_*', 'test_simple_rnn_*', 'test_einsum_*',
+            'test_nllloss_NCd1d2_with_weight_reduction_sum_ii', 'test_nllloss_NCd1d2d3d4d5_mean_weight',
+            'test_sce_mean_weight_ii_3d_log_prob', 'test_sce_NCd1d2d3_none_no_weight_negative_ii']
     dirs = sorted(d for p in pats for d in glob.glob(os.path.join(NODE_TESTS, p)))
     for d in dirs:
         m = onnx.load(os.path.join(d, 'model.onnx'))

@@ -1,4 +1,4 @@
-/* test-rnn.c — LSTM, GRU, RNN and Einsum kernels through the registry: against ONNX Runtime's
+/* test-rnn.c — LSTM, GRU, RNN, Einsum and the loss kernels through the registry: against ONNX Runtime's
  * and ONNX's numbers (fixtures.h, made by gen-fixtures.py), against the straightforward
  * references below on random shapes, and on their error paths. */
 #include <math.h>
@@ -18,7 +18,7 @@ typedef struct fx_tensor {
   const char *name; /* "" = absent */
   int32_t dtype;
   int32_t rank;
-  int64_t dims[4];
+  int64_t dims[8];
   const void *data;
 } fx_tensor;
 
