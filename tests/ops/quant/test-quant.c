@@ -290,12 +290,77 @@ static void u8_by_s8_conv_integer_is_exact(void **state) {
   k->destroy(st);
 }
 
+
+static void qlinear_matmul_names_the_node_when_inner_dimensions_differ(void **state) {
+  (void)state;
+  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), "", "QLinearMatMul", 10);
+  assert_non_null(k);
+  int32_t dts[8] = {OCTET_DTYPE_UINT8, OCTET_DTYPE_FLOAT, OCTET_DTYPE_UINT8, OCTET_DTYPE_INT8,
+                    OCTET_DTYPE_FLOAT, OCTET_DTYPE_INT8, OCTET_DTYPE_FLOAT, OCTET_DTYPE_UINT8};
+  const octet_tensor *consts[8] = {0};
+  octet_kernel_info info = {.node_name = "mm7", .domain = "", .op_type = "QLinearMatMul",
+                            .opset = 10, .n_inputs = 8, .input_dtypes = dts,
+                            .constant_inputs = consts, .n_outputs = 1};
+  int32_t odt = 0;
+  void *st = NULL;
+  octet_error err = {0};
+  assert_int_equal(k->create(&info, &odt, &st, &err), OCTET_OK);
+  uint8_t a[6] = {0}, za = 0, zy = 0;
+  int8_t b[6] = {0}, zb = 0;
+  float one = 1.0f;
+  octet_tensor A = {OCTET_DTYPE_UINT8, 2, {2, 3}, a}, B = {OCTET_DTYPE_INT8, 2, {2, 3}, b},
+               s1 = {OCTET_DTYPE_FLOAT, 0, {0}, &one}, zA = {OCTET_DTYPE_UINT8, 0, {0}, &za},
+               zB = {OCTET_DTYPE_INT8, 0, {0}, &zb}, zY = {OCTET_DTYPE_UINT8, 0, {0}, &zy};
+  const octet_tensor *ins[8] = {&A, &s1, &zA, &B, &s1, &zB, &s1, &zY};
+  octet_tensor out = {0};
+  size_t ws = 0;
+  assert_int_equal(k->infer(st, ins, 8, &out, 1, &ws, &err), OCTET_STATUS_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "mm7"));
+  assert_non_null(strstr(err.message, "inner dimensions"));
+  k->destroy(st);
+}
+
+static void qlinear_conv_create_fails_cleanly_when_packing_cannot_allocate(void **state) {
+  (void)state;
+  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), "", "QLinearConv", 10);
+  assert_non_null(k);
+  int8_t wv[2 * 3 * 3 * 3];
+  memset(wv, 1, sizeof wv);
+  int8_t wzv = 0;
+  octet_tensor w = {OCTET_DTYPE_INT8, 4, {2, 3, 3, 3}, wv}, wz = {OCTET_DTYPE_INT8, 0, {0}, &wzv};
+  int32_t dts[8] = {OCTET_DTYPE_UINT8, OCTET_DTYPE_FLOAT, OCTET_DTYPE_UINT8, OCTET_DTYPE_INT8,
+                    OCTET_DTYPE_FLOAT, OCTET_DTYPE_INT8, OCTET_DTYPE_FLOAT, OCTET_DTYPE_UINT8};
+  const octet_tensor *consts[8] = {NULL, NULL, NULL, &w, NULL, &wz, NULL, NULL};
+  octet_kernel_info info = {.node_name = "conv3", .domain = "", .op_type = "QLinearConv",
+                            .opset = 10, .n_inputs = 8, .input_dtypes = dts,
+                            .constant_inputs = consts, .n_outputs = 1};
+  int failures = 0;
+  for (uint64_t n = 1; n <= 4; n++) {
+    int32_t odt = 0;
+    void *st = NULL;
+    octet_error err = {0};
+    octet_alloc_fail_after(n);
+    octet_status status = k->create(&info, &odt, &st, &err);
+    octet_alloc_fail_after(0);
+    if (status == OCTET_OK) {
+      k->destroy(st);
+      continue;
+    }
+    failures++;
+    assert_int_equal(status, OCTET_STATUS_OUT_OF_MEMORY);
+    assert_null(st);
+  }
+  assert_true(failures >= 2); /* state, then the packed weights */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(quantize_rounds_half_to_even_and_saturates),
       cmocka_unit_test(requant_adds_zero_point_after_rounding),
       cmocka_unit_test(quantize_linear_rejects_a_zero_scale),
       cmocka_unit_test(u8_by_s8_conv_integer_is_exact),
+      cmocka_unit_test(qlinear_matmul_names_the_node_when_inner_dimensions_differ),
+      cmocka_unit_test(qlinear_conv_create_fails_cleanly_when_packing_cannot_allocate),
       cmocka_unit_test(onnx_quantization_node_tests_pass),
       cmocka_unit_test(QuantizeLinear_matches_onnxruntime),
       cmocka_unit_test(DequantizeLinear_matches_onnxruntime),
