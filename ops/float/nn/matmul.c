@@ -155,6 +155,36 @@ OCTET_K_INFER(octet_k_matmul_infer) {
   return mm_shapes(state, in[0], in[1], &sh, &out[0], err);
 }
 
+typedef struct mm_batch_job {
+  const mm_state *s;
+  const mm_shape *sh;
+  const float *ad, *bd;
+  float *yd;
+  bool packed;
+  const octet_host *host; /* NULL: batches are the parallel unit */
+} mm_batch_job;
+
+static void mm_batch_task(void *arg, size_t begin, size_t end) {
+  const mm_batch_job *j = arg;
+  const mm_shape *sh = j->sh;
+  octet_sgemm_operand a = {.ld = sh->K}, b = {.ld = sh->N};
+  for (size_t t = begin; t < end; t++) {
+    size_t rem = t;
+    int64_t aoff = 0, boff = 0;
+    for (int i = sh->brank - 1; i >= 0; i--) {
+      int64_t idx = (int64_t)(rem % (size_t)sh->bdims[i]);
+      rem /= (size_t)sh->bdims[i];
+      aoff += idx * sh->astr[i];
+      boff += idx * sh->bstr[i];
+    }
+    a.data = j->ad + aoff * (int64_t)(sh->M * sh->K);
+    if (j->packed) b.packed = j->s->packed + boff * (int64_t)j->s->packed_stride;
+    else b.data = j->bd + boff * (int64_t)(sh->K * sh->N);
+    octet_sgemm_run(j->packed ? j->s->uk : NULL, sh->M, sh->N, sh->K, 1.0f, &a, &b, 0.0f,
+                    j->yd + t * sh->M * sh->N, sh->N, NULL, j->host);
+  }
+}
+
 OCTET_K_RUN(octet_k_matmul_run) {
   mm_state *s = state;
   mm_shape sh;
@@ -183,20 +213,13 @@ OCTET_K_RUN(octet_k_matmul_run) {
                     sh.N, NULL, host);
     return OCTET_OK;
   }
-  for (size_t t = 0; t < sh.batches; t++) {
-    size_t rem = t;
-    int64_t aoff = 0, boff = 0;
-    for (int i = sh.brank - 1; i >= 0; i--) {
-      int64_t idx = (int64_t)(rem % (size_t)sh.bdims[i]);
-      rem /= (size_t)sh.bdims[i];
-      aoff += idx * sh.astr[i];
-      boff += idx * sh.bstr[i];
-    }
-    a.data = ad + aoff * (int64_t)(sh.M * sh.K);
-    if (packed) b.packed = s->packed + boff * (int64_t)s->packed_stride;
-    else b.data = bd + boff * (int64_t)(sh.K * sh.N);
-    octet_sgemm_run(packed ? s->uk : NULL, sh.M, sh.N, sh.K, 1.0f, &a, &b, 0.0f,
-                    yd + t * sh.M * sh.N, sh.N, NULL, host);
+  mm_batch_job j = {.s = s, .sh = &sh, .ad = ad, .bd = bd, .yd = yd, .packed = packed};
+  if (sh.M * sh.N * sh.K < (size_t)1 << 18) {
+    /* Small matrices (attention heads): one batch per task, each GEMM single-threaded. */
+    octet_parallel_for(host, sh.batches, mm_batch_task, &j);
+  } else {
+    j.host = host;
+    mm_batch_task(&j, 0, sh.batches);
   }
   return OCTET_OK;
 }
