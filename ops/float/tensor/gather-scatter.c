@@ -71,7 +71,10 @@ static void gather_task(void *arg, size_t begin, size_t end) {
     int64_t v = j->idx->dtype == OCTET_DTYPE_INT32 ? ((const int32_t *)j->idx->data)[k]
                                                    : ((const int64_t *)j->idx->data)[k];
     if (v < 0) v += (int64_t)j->axis_dim;
-    memcpy(j->dst + t * j->block, j->src + (o * j->axis_dim + (size_t)v) * j->block, j->block);
+    uint8_t *d = j->dst + t * j->block;
+    const uint8_t *sp = j->src + (o * j->axis_dim + (size_t)v) * j->block;
+    if (j->block <= 8) tk_copy_el(d, sp, j->block); /* fixed-size copies for gathers of scalars */
+    else memcpy(d, sp, j->block);
   }
 }
 

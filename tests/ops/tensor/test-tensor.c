@@ -47,6 +47,9 @@ static octet_attr AFS(const char *n, const float *v, size_t k) {
 }
 #define INTS(n, ...) AIS(n, I64(__VA_ARGS__), sizeof(I64(__VA_ARGS__)) / 8)
 
+/* The host used by run_op; tests of the threaded paths set a splitting host. */
+static const octet_host *g_host;
+
 /* Runs op at opset: create, infer, allocate, run (into separate buffers), destroy. A NULL
  * entry in inputs is an absent optional input. */
 static op_result run_op(const char *op, int opset, const octet_attr *attrs, size_t n_attrs,
@@ -81,7 +84,7 @@ static op_result run_op(const char *op, int opset, const octet_attr *attrs, size
     r.out[i].data = calloc(1, nb + 16);
   }
   void *w = ws ? malloc(ws) : NULL;
-  r.st = k->run(state, in, n_in, r.out, n_out, w, NULL, &r.err);
+  r.st = k->run(state, in, n_in, r.out, n_out, w, g_host, &r.err);
   free(w);
   k->destroy(state);
   if (r.st)
@@ -833,6 +836,50 @@ static void unique_sorted_and_unsorted_with_all_outputs(void **s) {
   free_result(&r);
 }
 
+/* ---- threaded paths ---- */
+
+/* A host that cuts [0, n) into 3 uneven chunks and runs them in reverse order. */
+static void split_parallel_for(void *ctx, size_t n, octet_task_fn task, void *arg) {
+  (void)ctx;
+  size_t a = n / 7, b = n / 2;
+  task(arg, b, n);
+  task(arg, a, b);
+  task(arg, 0, a);
+}
+
+static void threaded_runs_match_single_threaded_runs(void **s) {
+  static const octet_host host = {.ctx = NULL, .n_threads = 3, .parallel_for = split_parallel_for};
+  size_t n = 2 * 24 * 40 * 36;
+  float *buf = iota_f(n);
+  octet_tensor x = T(OCTET_DTYPE_FLOAT, 4, DIMS(2, 24, 40, 36), buf);
+  octet_attr perm[] = {INTS("perm", 0, 2, 3, 1)};
+  octet_attr ax1[] = {AI("axis", 1)};
+  octet_attr lin[] = {AS("mode", "linear")};
+  octet_tensor pads = TI(1, (8), 0, 1, 2, 3, 0, 1, 2, 3), idx = TI(1, (8), 3, 0, -1, 7, 7, 1, 2, -24);
+  octet_tensor sc = TF(1, (4), 1, 1, 2, 1.5f);
+  for (int op = 0; op < 5; op++) {
+    op_result r[2];
+    for (int t = 0; t < 2; t++) {
+      g_host = t ? &host : NULL;
+      switch (op) {
+      case 0: r[t] = RUN("Transpose", 13, perm, &x); break;
+      case 1: r[t] = RUN("Concat", 13, ax1, &x, &x); break;
+      case 2: r[t] = RUN0("Pad", 13, &x, &pads); break;
+      case 3: r[t] = RUN("Gather", 13, ax1, &x, &idx); break;
+      default: r[t] = run_resize(13, lin, 1, &x, NULL, &sc, NULL);
+      }
+      assert_int_equal(r[t].st, OCTET_OK);
+    }
+    g_host = NULL;
+    size_t nb = octet_tensor_nbytes(&r[0].out[0]);
+    assert_true(nb >= (1u << 16)); /* large enough to take the threaded path */
+    assert_memory_equal(r[0].out[0].data, r[1].out[0].data, nb);
+    free_result(&r[0]);
+    free_result(&r[1]);
+  }
+  free(buf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(reshape_copies_zero_dims_and_infers_minus_one),
@@ -871,6 +918,7 @@ int main(void) {
     cmocka_unit_test(resize_downsample_align_corners_and_nearest),
     cmocka_unit_test(resize_cubic_keeps_constants_and_crop_extrapolates),
     cmocka_unit_test(unique_sorted_and_unsorted_with_all_outputs),
+    cmocka_unit_test(threaded_runs_match_single_threaded_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
