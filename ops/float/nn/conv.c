@@ -65,14 +65,14 @@ static octet_status conv_create_common(const octet_kernel_info *info, int32_t *o
       st = octet_fail(err, OCTET_STATUS_UNSUPPORTED, "node '%s': output_padding too long", s->node);
       goto fail;
     }
-    memcpy(s->out_pad, v, n * sizeof *v);
+    if (n) memcpy(s->out_pad, v, n * sizeof *v);
     s->n_out_pad = n;
     if ((st = octet_attr_ints(info, "output_shape", &v, &n, err))) goto fail;
     if (n > OCTET_MAX_RANK) {
       st = octet_fail(err, OCTET_STATUS_UNSUPPORTED, "node '%s': output_shape too long", s->node);
       goto fail;
     }
-    memcpy(s->out_shape, v, n * sizeof *v);
+    if (n) memcpy(s->out_shape, v, n * sizeof *v);
     s->n_out_shape = n;
   }
   /* Pre-pack constant weights, per group, in the micro-kernel's A layout. */
