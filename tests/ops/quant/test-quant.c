@@ -9,8 +9,9 @@
  * MatMulInteger case equals exact math with each pair sum clamped to int16). octet computes exactly (DESIGN.md); the
  * generator keeps ORT's value when it equals the exact one and otherwise stores the exact value
  * (source "exact", counted separately below). ORT has no u8 x s8 / s8 x u8 ConvInteger kernel
- * nor per-channel ConvInteger weight zero points nor per-row MatMulInteger A zero points (all
- * valid ONNX): those cases use the exact numpy reference (source "numpy"). */
+ * nor per-channel ConvInteger weight zero points nor per-row MatMulInteger A zero points, and no
+ * s8 x u8 QLinearMatMul/QLinearConv (all valid ONNX): those cases use a numpy reference (source
+ * "numpy": exact integers, then MLAS's float32 requantization steps for the QLinear ops). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
