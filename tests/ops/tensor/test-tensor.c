@@ -836,6 +836,39 @@ static void unique_sorted_and_unsorted_with_all_outputs(void **s) {
   free_result(&r);
 }
 
+/* ---- detection ---- */
+
+static void nms_suppresses_overlaps_and_respects_limits(void **s) {
+  /* boxes 0 and 1 overlap with IoU 0.81; box 2 is apart */
+  octet_tensor boxes = TF(3, (1, 3, 4), 0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 5, 1, 6);
+  octet_tensor scores = TF(3, (1, 1, 3), 0.9f, 0.95f, 0.5f);
+  octet_tensor maxo = TI(1, (1), 3), iou = TF(1, (1), 0.5f), thr = TF(1, (1), 0.6f);
+  op_result r = RUN0("NonMaxSuppression", 11, &boxes, &scores, &maxo, &iou);
+  EXPECT_SHAPE(&r.out[0], 2, 2, 3);
+  EXPECT_I64(&r.out[0], 0, 0, 1, 0, 0, 2);
+  free_result(&r);
+  r = RUN0("NonMaxSuppression", 11, &boxes, &scores, &maxo, &iou, &thr);
+  EXPECT_I64(&r.out[0], 0, 0, 1);
+  free_result(&r);
+  r = RUN0("NonMaxSuppression", 11, &boxes, &scores); /* max_output_boxes_per_class = 0 */
+  EXPECT_SHAPE(&r.out[0], 2, 0, 3);
+  free_result(&r);
+}
+
+static void grid_sample_bilinear_nearest_and_zero_padding(void **s) {
+  octet_tensor x = TF(4, (1, 1, 2, 2), 1, 2, 3, 4);
+  /* centre, top-left corner pixel centre (align_corners=0), and far outside */
+  octet_tensor g = TF(4, (1, 1, 3, 2), 0, 0, -0.5f, -0.5f, 3, 3);
+  op_result r = RUN0("GridSample", 16, &x, &g);
+  EXPECT_SHAPE(&r.out[0], 4, 1, 1, 1, 3);
+  EXPECT_F(&r.out[0], 2.5f, 1, 0);
+  free_result(&r);
+  octet_attr bord[] = {AS("padding_mode", "border"), AS("mode", "nearest")};
+  r = RUN("GridSample", 16, bord, &x, &g);
+  EXPECT_F(&r.out[0], 1, 1, 4); /* 0.5 rounds half to even (pixel 0); 3.5 -> 4 clamps to 1 */
+  free_result(&r);
+}
+
 /* ---- threaded paths ---- */
 
 /* A host that cuts [0, n) into 3 uneven chunks and runs them in reverse order. */
@@ -918,6 +951,8 @@ int main(void) {
     cmocka_unit_test(resize_downsample_align_corners_and_nearest),
     cmocka_unit_test(resize_cubic_keeps_constants_and_crop_extrapolates),
     cmocka_unit_test(unique_sorted_and_unsorted_with_all_outputs),
+    cmocka_unit_test(nms_suppresses_overlaps_and_respects_limits),
+    cmocka_unit_test(grid_sample_bilinear_nearest_and_zero_padding),
     cmocka_unit_test(threaded_runs_match_single_threaded_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
