@@ -299,13 +299,44 @@ static void dw_task(void *arg, size_t begin, size_t end) {
   }
 }
 
-typedef struct conv_gemm_ctx {
-  conv_state *s;
+typedef struct conv_gemm_job {
+  const conv_state *s;
   const float *x, *w, *bias;
   float *y;
-  int64_t N, C, M;
-  const octet_host *host;
-} conv_gemm_ctx;
+  int64_t C, M, G;
+  size_t K, in_sp, out_sp;
+  bool pointwise;
+  const octet_host *host; /* NULL: (image, group) pairs are the parallel unit */
+} conv_gemm_job;
+
+/* GEMMs of (image, group) pairs [begin, end): Y_g = W_g * im2col(X_g) + bias_g. */
+static void conv_gemm_task(void *arg, size_t begin, size_t end) {
+  const conv_gemm_job *j = arg;
+  const conv_state *s = j->s;
+  const int64_t Cg = j->C / j->G, Mg = j->M / j->G;
+  for (size_t u = begin; u < end; u++) {
+    int64_t n = (int64_t)u / j->G, gi = (int64_t)u % j->G;
+    const float *xg = j->x + (n * j->C + gi * Cg) * (int64_t)j->in_sp;
+    float *yg = j->y + (n * j->M + gi * Mg) * (int64_t)j->out_sp;
+    octet_sgemm_operand a = {0}, b = {0};
+    if (s->packed) {
+      a.packed = s->packed + gi * s->packed_group_stride;
+    } else {
+      a.data = j->w + gi * Mg * (int64_t)j->K;
+      a.ld = j->K;
+    }
+    im2col_ctx ic = {.x = xg, .g = &s->g};
+    if (j->pointwise) {
+      b.data = xg;
+      b.ld = j->in_sp;
+    } else {
+      b.pack = im2col_pack;
+      b.ctx = &ic;
+    }
+    octet_sgemm_run(s->packed ? s->uk : NULL, (size_t)Mg, j->out_sp, j->K, 1.0f, &a, &b, 0.0f, yg,
+                    j->out_sp, j->bias ? j->bias + gi * Mg : NULL, j->host);
+  }
+}
 
 OCTET_K_RUN(octet_k_conv_run) {
   conv_state *s = state;
@@ -330,27 +361,15 @@ OCTET_K_RUN(octet_k_conv_run) {
   bool pointwise = kvol == 1 && g->s[0] == 1 && g->s[1] == 1 && g->s[2] == 1 && g->pb[0] == 0 &&
                    g->pb[1] == 0 && g->pb[2] == 0 && g->pe[0] == 0 && g->pe[1] == 0 &&
                    g->pe[2] == 0;
-  for (int64_t n = 0; n < N; n++) {
-    for (int64_t gi = 0; gi < G; gi++) {
-      const float *xg = xd + (n * C + gi * Cg) * (int64_t)in_sp;
-      float *yg = yd + (n * M + gi * Mg) * (int64_t)out_sp;
-      octet_sgemm_operand a = {0}, b = {0};
-      if (s->packed) a.packed = s->packed + gi * s->packed_group_stride;
-      else {
-        a.data = wd + gi * Mg * (int64_t)K;
-        a.ld = K;
-      }
-      im2col_ctx ic = {.x = xg, .g = g};
-      if (pointwise) {
-        b.data = xg;
-        b.ld = in_sp;
-      } else {
-        b.pack = im2col_pack;
-        b.ctx = &ic;
-      }
-      octet_sgemm_run(s->packed ? s->uk : NULL, (size_t)Mg, out_sp, K, 1.0f, &a, &b, 0.0f, yg,
-                      out_sp, bias ? bias + gi * Mg : NULL, host);
-    }
+  conv_gemm_job j = {.s = s, .x = xd, .w = wd, .bias = bias, .y = yd, .C = C, .M = M, .G = G,
+                    .K = K, .in_sp = in_sp, .out_sp = out_sp, .pointwise = pointwise};
+  size_t units = (size_t)(N * G), work = (size_t)Mg * out_sp * K;
+  if (units > 1 && work < (size_t)1 << 20) {
+    /* Many small images or groups: one (image, group) per task, each GEMM single-threaded. */
+    octet_parallel_for(host, units, conv_gemm_task, &j);
+  } else {
+    j.host = host;
+    conv_gemm_task(&j, 0, units);
   }
   return OCTET_OK;
 }

@@ -178,25 +178,34 @@ static void test_conv_pointwise_large_channels(void **st) {
 
 static void test_conv_same_result_for_any_thread_split(void **st) {
   (void)st;
-  int64_t xd[4] = {2, 16, 23, 29}, wd[4] = {24, 16, 3, 3};
-  octet_tensor X = th_tensor(OCTET_DTYPE_FLOAT, 4, xd, th_random(2 * 16 * 23 * 29));
-  octet_tensor W = th_tensor(OCTET_DTYPE_FLOAT, 4, wd, th_random(24 * 16 * 9));
-  th_attrs at = {0};
-  int64_t pads[4] = {1, 1, 1, 1};
-  th_ints(&at, "pads", pads, 4);
-  const octet_tensor *ins[2] = {&X, &W};
-  bool cst[2] = {false, true};
-  octet_tensor Y1, Y2;
-  octet_error err = {0};
-  assert_int_equal(th_run("Conv", 11, &at, ins, 2, cst, &Y1, 1, NULL, &err), OCTET_OK);
-  th_pool pool = {5};
-  octet_host host = {.ctx = &pool, .n_threads = 5, .parallel_for = th_parallel_for};
-  assert_int_equal(th_run("Conv", 11, &at, ins, 2, cst, &Y2, 1, &host, &err), OCTET_OK);
-  assert_memory_equal(Y1.data, Y2.data, th_numel(&Y1) * sizeof(float));
-  free(Y1.data);
-  free(Y2.data);
-  free(X.data);
-  free(W.data);
+  /* A large image (tiles split inside the GEMM) and a batch of small grouped ones (one image
+   * and group per task): both bit-identical to the single-threaded result. */
+  static const int64_t shapes[2][6] = {{2, 16, 23, 29, 24, 1}, {5, 8, 9, 7, 12, 2}};
+  for (int c = 0; c < 2; c++) {
+    const int64_t *sh = shapes[c];
+    int64_t xd[4] = {sh[0], sh[1], sh[2], sh[3]}, wd[4] = {sh[4], sh[1] / sh[5], 3, 3};
+    octet_tensor X = th_tensor(OCTET_DTYPE_FLOAT, 4, xd, NULL);
+    octet_tensor W = th_tensor(OCTET_DTYPE_FLOAT, 4, wd, NULL);
+    X.data = th_random(th_numel(&X));
+    W.data = th_random(th_numel(&W));
+    th_attrs at = {0};
+    int64_t pads[4] = {1, 1, 1, 1};
+    th_ints(&at, "pads", pads, 4);
+    th_int(&at, "group", sh[5]);
+    const octet_tensor *ins[2] = {&X, &W};
+    bool cst[2] = {false, true};
+    octet_tensor Y1, Y2;
+    octet_error err = {0};
+    assert_int_equal(th_run("Conv", 11, &at, ins, 2, cst, &Y1, 1, NULL, &err), OCTET_OK);
+    th_pool pool = {5};
+    octet_host host = {.ctx = &pool, .n_threads = 5, .parallel_for = th_parallel_for};
+    assert_int_equal(th_run("Conv", 11, &at, ins, 2, cst, &Y2, 1, &host, &err), OCTET_OK);
+    assert_memory_equal(Y1.data, Y2.data, th_numel(&Y1) * sizeof(float));
+    free(Y1.data);
+    free(Y2.data);
+    free(X.data);
+    free(W.data);
+  }
 }
 
 static void test_conv_rejects_channel_mismatch(void **st) {
