@@ -103,9 +103,8 @@ static void print_summary(const char *name, const octet_tensor *t) {
 static void print_profile(const octet_session *s) {
   const octet_profile_entry *e;
   size_t n = octet_session_profile(s, &e);
-  double total = 0;
-  for (size_t i = 0; i < n; i++) total += e[i].seconds;
-  printf("profile (last run, %zu nodes, %.3f ms):\n", n, total * 1e3);
+  /* Nodes inside If/Loop/Scan follow their node and are part of its time, so no total here. */
+  printf("profile (last run, %zu nodes executed; subgraph nodes follow their If/Loop/Scan):\n", n);
   for (size_t i = 0; i < n; i++)
     printf("  %9.3f ms  %-20s %-28s %s\n", e[i].seconds * 1e3, e[i].op_type, e[i].kernel,
            e[i].node_name);
