@@ -136,6 +136,15 @@ def ort_cases():
                  dict(reduction='mean', ignore_index=2),
                  [('x', rnd(4, 3).astype(np.float64)), ('t', np.array([0, 2, 1, 2], dtype=np.int64)),
                   ('w', np.array([0.5, 2.0, 1.5]))], 1, opset=13, const_weights=0)
+    add_ort_case('dft_onesided_truncated_length', 'DFT', dict(axis=1, onesided=1),
+                 [('x', rnd(2, 8, 3, 1)), ('n', np.array(6, dtype=np.int64))], 1, opset=17, const_weights=0)
+    add_ort_case('dft_complex_padded_length_axis2', 'DFT', dict(axis=2),
+                 [('x', rnd(2, 3, 5, 2)), ('n', np.array(7, dtype=np.int64))], 1, opset=17, const_weights=0)
+    add_ort_case('stft_twosided_with_window', 'STFT', dict(onesided=0),
+                 [('x', rnd(2, 40, 1)), ('step', np.array(6, dtype=np.int64)), ('w', rnd(10) ** 2)], 1,
+                 opset=17, const_weights=0)
+    add_ort_case('det_batched_3x3', 'Det', {}, [('x', rnd(4, 3, 3))], 1,
+                 opset=13, const_weights=0)
     einsum = [
         ('einsum_batched_matmul', 'bij,bjk->bik', [(2, 3, 4), (2, 4, 5)]),
         ('einsum_attention_scores', 'bhqd,bhkd->bhqk', [(2, 2, 3, 4), (2, 2, 5, 4)]),
@@ -161,7 +170,10 @@ def ort_cases():
 def node_cases():
     pats = ['test_lstm_*', 'test_gru_*', 'test_rnn_*', 'test_simple_rnn_*', 'test_einsum_*',
             'test_nllloss_NCd1d2_with_weight_reduction_sum_ii', 'test_nllloss_NCd1d2d3d4d5_mean_weight',
-            'test_sce_mean_weight_ii_3d_log_prob', 'test_sce_NCd1d2d3_none_no_weight_negative_ii']
+            'test_sce_mean_weight_ii_3d_log_prob', 'test_sce_NCd1d2d3_none_no_weight_negative_ii',
+            'test_dft', 'test_dft_axis', 'test_dft_inverse', 'test_stft', 'test_stft_with_window',
+            'test_melweightmatrix', 'test_det_2d', 'test_det_nd', 'test_hannwindow',
+            'test_hammingwindow_symmetric', 'test_blackmanwindow', 'test_blackmanwindow_symmetric']
     dirs = sorted(d for p in pats for d in glob.glob(os.path.join(NODE_TESTS, p)))
     for d in dirs:
         m = onnx.load(os.path.join(d, 'model.onnx'))
