@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "quantize/passes.h"
+#include "quantize/qop.h"
 
 /* A default chosen by measurement on the dev models (README, "Choosing ranges"). */
 #define DEFAULT_METHOD OCTET_RANGE_MSE
@@ -38,8 +39,6 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                       "octet never quantizes twice");
   if (o->format && strcmp(o->format, "qdq") && strcmp(o->format, "qop"))
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown format '%s' (expected qdq or qop)", o->format);
-  if (o->format && !strcmp(o->format, "qop"))
-    return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "--format qop is not available yet; use qdq");
   octet_qdq_options qo = {0};
   qo.method = DEFAULT_METHOD;
   if (o->method) {
@@ -66,6 +65,10 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   octet_qdq_report r;
   octet_status st = octet_quantize_qdq(m, cal, &qo, &r, err);
   if (st) return st;
+  /* QOperator form: the QDQ graph lowered to QLinear* nodes (quantize/qop.c). */
+  octet_qop_report qr = {0};
+  bool qop = o->format && !strcmp(o->format, "qop");
+  if (qop && (st = octet_qdq_to_qop(m, &qr, err))) return st;
   char text[2048];
   int n = snprintf(text, sizeof text,
                    "quantized: %zu nodes (%zu activations with Q/DQ, %zu weight tensors %s %s), "
@@ -76,7 +79,10 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                    upgraded ? "; opset upgraded to 13" : "");
   if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
   if (r.unsupported)
-    snprintf(text + n, sizeof text - (size_t)n, "kept float (no int8 form in QDQ): %zu nodes: %s\n", r.unsupported,
-             r.kept_float);
+    n += snprintf(text + n, sizeof text - (size_t)n, "kept float (no int8 form in QDQ): %zu nodes: %s\n", r.unsupported,
+                  r.kept_float);
+  if (qop && n >= 0 && (size_t)n < sizeof text)
+    snprintf(text + n, sizeof text - (size_t)n, "QOperator: %zu QLinear nodes, %zu int8 data-movement nodes, %zu Relu/Clip folded%s%s\n",
+             qr.converted, qr.passthrough, qr.folded, qr.float_compute ? "; float compute: " : "", qr.float_nodes);
   return set_text(summary, text, err);
 }
