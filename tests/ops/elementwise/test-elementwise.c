@@ -426,6 +426,55 @@ static void test_erf_is_accurate_to_float_precision(void **s) {
   node_free(&r);
 }
 
+/* Exp, Tanh, Erf and Sigmoid use vectorizable float code: sweep them against double libm. */
+static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+static void test_vector_math_within_a_few_ulp_of_libm(void **s) {
+  (void)s;
+  enum { N = 200001 };
+  float *x = malloc(sizeof(float) * N);
+  static const struct {
+    const char *op;
+    double (*f)(double);
+    float lo, hi;
+  } cases[] = {{"Exp", exp, -104, 89}, {"Tanh", tanh, -12, 12}, {"Erf", erf, -6, 6},
+               {"Sigmoid", sigmoid_d, -100, 40}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    for (int i = 0; i < N; i++) x[i] = cases[c].lo + (cases[c].hi - cases[c].lo) * (float)i / (N - 1);
+    x[N / 2] = 1e-6f; /* tiny arguments keep relative accuracy */
+    octet_tensor t = tens(OCTET_DTYPE_FLOAT, 1, D(N), x);
+    const octet_tensor *in[] = {&t};
+    node_run r = run(cases[c].op, 13, NULL, 0, in, 1, 1);
+    assert_int_equal(r.status, OCTET_OK);
+    const float *y = r.out[0].data;
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+      double want = cases[c].f((double)x[i]);
+      double ulp = fabs(want) < 1.1754943508222875e-38 ? 1.401298464324817e-45
+                                                       : ldexp(1.0, ilogb(want) - 23);
+      if (isinf((float)want) && (float)want == y[i]) continue;
+      double e = fabs((double)y[i] - want) / ulp;
+      if (e > worst) worst = e;
+      if (e > 4) fail_msg("%s(%.9g) = %.9g, want %.9g (%.1f ulp)", cases[c].op, (double)x[i],
+                          (double)y[i], want, e);
+    }
+    print_message("%s: worst %.2f ulp\n", cases[c].op, worst);
+    node_free(&r);
+  }
+  float special[] = {NAN, INFINITY, -INFINITY};
+  octet_tensor t = tens(OCTET_DTYPE_FLOAT, 1, D(3), special);
+  const octet_tensor *in[] = {&t};
+  node_run r = run("Exp", 13, NULL, 0, in, 1, 1);
+  expect_f32(&r.out[0], (const float[]){NAN, INFINITY, 0}, 3, 0);
+  node_free(&r);
+  r = run("Tanh", 13, NULL, 0, in, 1, 1);
+  expect_f32(&r.out[0], (const float[]){NAN, 1, -1}, 3, 0);
+  node_free(&r);
+  r = run("Erf", 13, NULL, 0, in, 1, 1);
+  expect_f32(&r.out[0], (const float[]){NAN, 1, -1}, 3, 0);
+  node_free(&r);
+  free(x);
+}
+
 static void test_activations_use_onnx_defaults(void **s) {
   (void)s;
   octet_tensor x = F32(1, D(5), -3, -0.5f, 0, 0.5f, 3);
@@ -819,6 +868,7 @@ int main(void) {
     cmocka_unit_test(test_logic_ops_on_bool),
     cmocka_unit_test(test_where_broadcasts_condition_and_values),
     cmocka_unit_test(test_erf_is_accurate_to_float_precision),
+    cmocka_unit_test(test_vector_math_within_a_few_ulp_of_libm),
     cmocka_unit_test(test_activations_use_onnx_defaults),
     cmocka_unit_test(test_sigmoid_softplus_stay_finite_at_extremes),
     cmocka_unit_test(test_round_is_half_to_even_and_sign_abs_neg),
