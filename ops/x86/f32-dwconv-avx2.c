@@ -79,15 +79,22 @@ void octet_f32_dwconv_row__avx2(const float *x, int64_t IH, int64_t IW, const fl
     _mm256_storeu_ps(y + ow + 24, a3);
   }
   for (; ow < OW; ow += 8) {
-    __m256 acc = _mm256_set1_ps(bias);
+    /* One chain per window row (up to four), summed at the end: narrow rows are otherwise
+     * bound by the latency of one long FMA chain. */
+    __m256 ch[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                    _mm256_setzero_ps()};
     for (int r = 0; r < nrows; r++) {
       const float *xr = rows[r] + ow * sw;
       const float *wk = wts[r];
+      __m256 acc = ch[r & 3];
       for (int64_t kw = 0; kw < KW; kw++) {
         const float *p = xr + kw * dw;
         acc = _mm256_fmadd_ps(_mm256_broadcast_ss(wk + kw), sw == 1 ? _mm256_loadu_ps(p) : even8(p), acc);
       }
+      ch[r & 3] = acc;
     }
+    __m256 acc = _mm256_add_ps(_mm256_add_ps(_mm256_set1_ps(bias), _mm256_add_ps(ch[0], ch[1])),
+                               _mm256_add_ps(ch[2], ch[3]));
     if (ow + 8 <= OW) {
       _mm256_storeu_ps(y + ow, acc);
     } else {

@@ -348,10 +348,9 @@ OCTET_K_RUN(octet_k_conv_run) {
   const size_t in_sp = nn_prod3(g->in), out_sp = nn_prod3(g->out), kvol = nn_prod3(g->k);
   const float *xd = x->data, *wd = w->data;
   float *yd = out[0].data;
-  /* Direct kernel for depthwise convolutions; a single-channel input (G = 1) with a large
-   * stride (patch embeddings) goes to the GEMM, whose rows share each im2col panel. */
-  if (Cg == 1 && (G > 1 || g->s[2] <= 2) && g->k[0] == 1 && g->in[0] == 1 && g->out[0] == 1 &&
-      g->pb[0] == 0) {
+  /* Direct kernel for depthwise convolutions (G > 1); a single-channel input (G = 1) goes to
+   * the GEMM, where all output channels share each im2col panel. */
+  if (Cg == 1 && G > 1 && g->k[0] == 1 && g->in[0] == 1 && g->out[0] == 1 && g->pb[0] == 0) {
     dw_job j = {.x = xd, .w = wd, .bias = bias, .y = yd, .g = g, .C = C, .M = M, .mult = Mg,
                 .row = octet_nn_dw_row_select()};
     octet_parallel_for(host, (size_t)(N * M), dw_task, &j);
