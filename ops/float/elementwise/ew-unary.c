@@ -421,11 +421,14 @@ OCTET_K_CREATE(octet_k_dropout_create) {
   if (info->n_outputs < 1 || info->n_outputs > 2)
     return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "node '%s' (Dropout): has %zu outputs",
                       info->node_name, info->n_outputs);
-  /* Training mode would need random numbers; a constant true is refused, not ignored. */
-  if (info->n_inputs > 2 && info->constant_inputs && info->constant_inputs[2] &&
-      octet_k_get_int(info->constant_inputs[2], 0) != 0)
+  /* Training mode drops at random, which octet does not do; with ratio 0 it drops nothing,
+   * so that case is served. Refused here when both inputs are constants, else at run. */
+  const octet_tensor *const *k = info->constant_inputs;
+  if (info->n_inputs > 2 && k && k[2] && octet_k_get_int(k[2], 0) != 0 &&
+      !(info->n_inputs > 1 && k[1] && octet_k_get_double(k[1], 0) == 0.0))
     return octet_fail(err, OCTET_STATUS_UNSUPPORTED,
-                      "node '%s' (Dropout): training_mode=true is not supported", info->node_name);
+                      "node '%s' (Dropout): training_mode=true with a ratio other than 0 is not "
+                      "supported", info->node_name);
   dropout_state *s = octet_calloc(1, sizeof *s);
   if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "node '%s': out of memory", info->node_name);
   /* Before opset 10 the mask had the data's type. */
@@ -453,9 +456,10 @@ OCTET_K_INFER(octet_k_dropout_infer) {
 
 OCTET_K_RUN(octet_k_dropout_run) {
   dropout_state *s = state;
-  if (n_in > 2 && in[2] && octet_k_get_int(in[2], 0) != 0)
+  if (n_in > 2 && in[2] && octet_k_get_int(in[2], 0) != 0 &&
+      !(in[1] && octet_k_get_double(in[1], 0) == 0.0))
     return octet_fail(err, OCTET_STATUS_UNSUPPORTED,
-                      "Dropout: training_mode=true is not supported");
+                      "Dropout: training_mode=true with a ratio other than 0 is not supported");
   if (out[0].data != in[0]->data) memcpy(out[0].data, in[0]->data, octet_tensor_nbytes(in[0]));
   if (n_out > 1 && out[1].data) {
     size_t n = octet_tensor_numel(in[0]);

@@ -787,6 +787,18 @@ static void test_dropout_inference_copies_and_masks_true(void **s) {
   r = run("Dropout", 7, NULL, 0, in1, 1, 2); /* opsets 7-9: mask of the data's type */
   expect_f32(&r.out[1], (const float[]){1, 1, 1}, 3, 0);
   node_free(&r);
+  /* Training mode is served only when it drops nothing (ratio 0). */
+  octet_tensor zero = F32(0, NULL, 0), on = T(BOOL, 0, NULL, uint8_t, 1);
+  const octet_tensor *train0[] = {&x, &zero, &on};
+  r = run("Dropout", 13, NULL, 0, train0, 3, 2);
+  assert_int_equal(r.status, OCTET_OK);
+  expect_f32(&r.out[0], (const float[]){1, 2, 3}, 3, 0);
+  EXPECT(&r.out[1], BOOL, uint8_t, 1, 1, 1);
+  node_free(&r);
+  const octet_tensor *train[] = {&x, &ratio, &on};
+  r = run("Dropout", 13, NULL, 0, train, 3, 2);
+  expect_error(&r, OCTET_STATUS_UNSUPPORTED, "training_mode=true");
+  node_free(&r);
 }
 
 static void test_trig_and_hyperbolic(void **s) {
