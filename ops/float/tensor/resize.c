@@ -312,6 +312,7 @@ typedef struct rs_job {
 } rs_job;
 
 #define MAX_COMBOS 256
+#define BLEND_MAX 2048 /* floats of one blended input row kept on the stack */
 
 /* One output row (all axes but the last fixed): list the input row offsets and weights that
  * the outer axes contribute, then walk the last axis. */
@@ -328,12 +329,20 @@ typedef struct rs_job {
     o[c] = acc;                                                                           \
   }
 
+#define NEAREST_ROW(T)                                                                    \
+  {                                                                                       \
+    const T *s_ = (const T *)src;                                                         \
+    T *o_ = (T *)o;                                                                       \
+    for (int64_t c = 0; c < cols; c++) o_[c] = s_[last[c].idx[0]];                        \
+  }
+
 static void rs_rows(void *arg, size_t begin, size_t end) {
   const rs_job *j = arg;
   int32_t r = j->p->rank;
   int64_t cols = j->p->out[r - 1];
   const rs_tap *last = j->taps[r - 1];
   size_t es = octet_dtype_size(j->x->dtype);
+  int64_t prev_off = -1;
   for (size_t row = begin; row < end; row++) {
     int64_t oi[OCTET_MAX_RANK];
     size_t rr = row;
@@ -366,10 +375,49 @@ static void rs_rows(void *arg, size_t begin, size_t end) {
       nc = n2;
     }
     if (j->st->mode == RS_NEAREST) {
+      size_t row_bytes = (size_t)cols * es;
+      uint8_t *o = (uint8_t *)j->y->data + row * row_bytes;
+      /* upsampling repeats source rows: copy the row this task just wrote */
+      if (row > begin && coff[0] == prev_off) {
+        memcpy(o, o - row_bytes, row_bytes);
+        continue;
+      }
+      prev_off = coff[0];
       const uint8_t *src = (const uint8_t *)j->x->data + (size_t)coff[0] * es;
-      uint8_t *o = (uint8_t *)j->y->data + row * (size_t)cols * es;
-      for (int64_t c = 0; c < cols; c++)
-        tk_copy_el(o + (size_t)c * es, src + (size_t)last[c].idx[0] * es, es);
+      switch (es) {
+      case 1: NEAREST_ROW(uint8_t) break;
+      case 2: NEAREST_ROW(uint16_t) break;
+      case 4: NEAREST_ROW(uint32_t) break;
+      case 8: NEAREST_ROW(uint64_t) break;
+      default:
+        for (int64_t c = 0; c < cols; c++)
+          memcpy(o + (size_t)c * es, src + (size_t)last[c].idx[0] * es, es);
+      }
+    } else if (j->x->dtype == OCTET_DTYPE_FLOAT && j->p->in[r - 1] <= BLEND_MAX) {
+      /* blend the contributing input rows once (width of the input), then interpolate the
+       * last axis from that row: per output element only the last axis' taps remain */
+      const float *src = j->x->data;
+      float *o = (float *)j->y->data + row * (size_t)cols;
+      float blend[BLEND_MAX];
+      int64_t inw = j->p->in[r - 1];
+      if (!outside) {
+        for (int64_t x = 0; x < inw; x++) blend[x] = 0;
+        for (int q = 0; q < nc; q++) {
+          const float *sr = src + coff[q];
+          float wq = cw[q];
+          for (int64_t x = 0; x < inw; x++) blend[x] += wq * sr[x];
+        }
+      }
+      for (int64_t c = 0; c < cols; c++) {
+        const rs_tap *t = &last[c];
+        if (outside || t->outside) {
+          o[c] = j->st->extrapolation;
+          continue;
+        }
+        float acc = 0;
+        for (int k = 0; k < t->n; k++) acc += t->w[k] * blend[t->idx[k]];
+        o[c] = acc;
+      }
     } else if (j->x->dtype == OCTET_DTYPE_FLOAT) {
       const float *src = j->x->data;
       float *o = (float *)j->y->data + row * (size_t)cols;
