@@ -473,6 +473,184 @@ static octet_status lower_passthrough(lower *L, size_t i, bool *done, octet_erro
   return st;
 }
 
+/* ---- normalization: what exporters (PyTorch's QAT export in particular) put between the
+ * Q/DQ nodes that ONNX Runtime's own graph optimizer would remove first ---- */
+
+/* Constant node -> initializer (same name): the values become visible to the matching. */
+static octet_status constants_to_initializers(lower *L, octet_error *err) {
+  for (size_t i = 0; i < L->e.g->n_nodes; i++) {
+    const octet_ir_node *n = node_at(L, i);
+    if (octet_edit_is_dead(&L->e, i) || !is_op(n, "Constant") || n->n_outputs != 1 || n->n_attrs != 1) continue;
+    const octet_ir_attr *a = &n->attrs[0];
+    const char *out = n->outputs[0];
+    const octet_ir_tensor *t = NULL;
+    int64_t len = (int64_t)a->n;
+    octet_ir_tensor *made = NULL;
+    float f = a->f;
+    int64_t v = a->i;
+    if (!strcmp(a->name, "value") && a->type == OCTET_ATTR_TENSOR && a->t && a->t->data) t = a->t;
+    else if (!strcmp(a->name, "value_float") && a->type == OCTET_ATTR_FLOAT)
+      made = octet_edit_set_initializer(&L->e, out, OCTET_DTYPE_FLOAT, 0, NULL, &f);
+    else if (!strcmp(a->name, "value_int") && a->type == OCTET_ATTR_INT)
+      made = octet_edit_set_initializer(&L->e, out, OCTET_DTYPE_INT64, 0, NULL, &v);
+    else if (!strcmp(a->name, "value_floats") && a->type == OCTET_ATTR_FLOATS)
+      made = octet_edit_set_initializer(&L->e, out, OCTET_DTYPE_FLOAT, 1, &len, a->floats);
+    else if (!strcmp(a->name, "value_ints") && a->type == OCTET_ATTR_INTS)
+      made = octet_edit_set_initializer(&L->e, out, OCTET_DTYPE_INT64, 1, &len, a->ints);
+    else
+      continue;
+    if (t) made = octet_edit_set_initializer(&L->e, out, t->dtype, t->rank, t->dims, t->data);
+    if (!made) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory turning Constant '%s' into an initializer", out);
+    octet_edit_kill(&L->e, i);
+  }
+  return OCTET_OK;
+}
+
+static bool read_number(const octet_ir_tensor *t, size_t i, double *v) {
+  switch (t->dtype) {
+  case OCTET_DTYPE_FLOAT: *v = ((const float *)t->data)[i]; return true;
+  case OCTET_DTYPE_INT32: *v = ((const int32_t *)t->data)[i]; return true;
+  case OCTET_DTYPE_INT64: *v = (double)((const int64_t *)t->data)[i]; return true;
+  case OCTET_DTYPE_UINT8: *v = ((const uint8_t *)t->data)[i]; return true;
+  case OCTET_DTYPE_INT8: *v = ((const int8_t *)t->data)[i]; return true;
+  default: return false;
+  }
+}
+
+/* Writes v as dtype; false when an integer target cannot hold it (Cast would be undefined). */
+static bool write_number(int32_t dtype, void *data, size_t i, double v) {
+  if (dtype != OCTET_DTYPE_FLOAT) v = trunc(v);
+  switch (dtype) {
+  case OCTET_DTYPE_FLOAT: ((float *)data)[i] = (float)v; return true;
+  case OCTET_DTYPE_INT32: if (!(v >= -2147483648.0 && v <= 2147483647.0)) return false; ((int32_t *)data)[i] = (int32_t)v; return true;
+  case OCTET_DTYPE_INT64: if (!(fabs(v) < 9.2e18)) return false; ((int64_t *)data)[i] = (int64_t)v; return true;
+  case OCTET_DTYPE_UINT8: if (!(v >= 0 && v <= 255)) return false; ((uint8_t *)data)[i] = (uint8_t)v; return true;
+  case OCTET_DTYPE_INT8: if (!(v >= -128 && v <= 127)) return false; ((int8_t *)data)[i] = (int8_t)v; return true;
+  default: return false;
+  }
+}
+
+#define FOLD_MAX_ELEMS 65536 /* zero points and small shapes; never weights-sized tensors */
+
+/* ConstantOfShape and Cast of constants (how PyTorch spells a bias zero point) become
+ * initializers. Returns whether node i was folded. */
+static octet_status fold_constant(lower *L, size_t i, bool *folded, octet_error *err) {
+  const octet_ir_node *n = node_at(L, i);
+  *folded = false;
+  if (n->n_inputs != 1 || n->n_outputs != 1) return OCTET_OK;
+  const octet_ir_tensor *in = octet_edit_constant(&L->e, n->inputs[0]);
+  if (!in || !in->data) return OCTET_OK;
+  int32_t dtype, rank;
+  int64_t dims[8];
+  size_t numel;
+  const octet_ir_tensor *src = in;
+  double fill = 0;
+  bool cos = is_op(n, "ConstantOfShape");
+  if (cos) {
+    if (in->dtype != OCTET_DTYPE_INT64 || in->rank != 1 || in->dims[0] > 8) return OCTET_OK;
+    rank = (int32_t)in->dims[0];
+    memcpy(dims, in->data, (size_t)rank * sizeof *dims);
+    const octet_ir_attr *va = octet_ir_node_attr(n, "value");
+    dtype = OCTET_DTYPE_FLOAT;
+    if (va && va->type == OCTET_ATTR_TENSOR && va->t && va->t->data) {
+      if (va->t->nbytes != octet_dtype_size(va->t->dtype) || !read_number(va->t, 0, &fill)) return OCTET_OK;
+      dtype = va->t->dtype;
+    }
+  } else if (is_op(n, "Cast")) {
+    dtype = (int32_t)attr_i(n, "to", 0);
+    rank = in->rank;
+    if (rank > 8) return OCTET_OK;
+    memcpy(dims, in->dims, (size_t)rank * sizeof *dims);
+  } else {
+    return OCTET_OK;
+  }
+  if (!octet_shape_numel(dims, rank, &numel) || numel > FOLD_MAX_ELEMS) return OCTET_OK;
+  size_t esize = octet_dtype_size(dtype);
+  uint8_t *buf = octet_malloc(numel * (esize ? esize : 1) + 1);
+  if (!buf) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  bool ok = esize != 0;
+  for (size_t k = 0; ok && k < numel; k++) {
+    double v = fill;
+    if (!cos) ok = read_number(src, k, &v);
+    ok = ok && write_number(dtype, buf, k, v);
+  }
+  const char *out = n->outputs[0];
+  if (ok && !octet_edit_is_graph_output(&L->e, out)) {
+    if (!octet_edit_set_initializer(&L->e, out, dtype, rank, dims, buf)) {
+      octet_free(buf);
+      return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    }
+    octet_edit_kill(&L->e, i);
+    *folded = true;
+  }
+  octet_free(buf);
+  return OCTET_OK;
+}
+
+/* Number of direct reads of name by live top-level nodes (subgraph reads not counted). */
+static size_t direct_reads(lower *L, const char *name) {
+  size_t c = 0;
+  for (size_t i = 0; i < L->e.g->n_nodes; i++) {
+    if (octet_edit_is_dead(&L->e, i)) continue;
+    const octet_ir_node *n = node_at(L, i);
+    for (size_t k = 0; k < n->n_inputs; k++) c += !strcmp(n->inputs[k], name);
+  }
+  return c;
+}
+
+/* Element type of the output of a QuantizeLinear, or what the graph declares for name. */
+static int32_t value_dtype(lower *L, const char *name) {
+  size_t p = octet_edit_producer(&L->e, name);
+  if (p != SIZE_MAX && is_op(node_at(L, p), "QuantizeLinear")) {
+    const octet_ir_node *q = node_at(L, p);
+    const octet_ir_tensor *z = q->n_inputs > 2 && q->inputs[2][0] ? octet_edit_constant(&L->e, q->inputs[2]) : NULL;
+    if (octet_ir_node_attr(q, "output_dtype")) return 0;
+    return q->n_inputs > 2 && q->inputs[2][0] ? (z ? z->dtype : 0) : OCTET_DTYPE_UINT8;
+  }
+  return p == SIZE_MAX ? declared_dtype(L, name) : 0;
+}
+
+/* Identity, Cast to the type the input already has, and Pad with all-zero pads pass their
+ * input through unchanged: readers take the input instead. */
+static bool is_identity(lower *L, const octet_ir_node *n) {
+  if (n->n_inputs < 1 || n->n_outputs != 1 || !n->inputs[0][0]) return false;
+  if (is_op(n, "Identity")) return true;
+  if (is_op(n, "Cast")) {
+    int32_t dt = value_dtype(L, n->inputs[0]);
+    return dt && dt == attr_i(n, "to", 0);
+  }
+  if (is_op(n, "Pad")) {
+    if (n->n_inputs < 2 || (n->n_inputs > 3 && n->inputs[3][0])) return false; /* axes */
+    const octet_ir_tensor *p = octet_edit_constant(&L->e, n->inputs[1]);
+    if (!p || p->dtype != OCTET_DTYPE_INT64 || !p->data) return false;
+    for (size_t k = 0; k < p->nbytes / sizeof(int64_t); k++)
+      if (((const int64_t *)p->data)[k] != 0) return false;
+    return true;
+  }
+  return false;
+}
+
+static octet_status normalize(lower *L, octet_error *err) {
+  octet_status st = constants_to_initializers(L, err);
+  for (bool changed = true; !st && changed;) {
+    changed = false;
+    for (size_t i = 0; !st && i < L->e.g->n_nodes; i++) {
+      if (octet_edit_is_dead(&L->e, i)) continue;
+      bool folded = false;
+      st = fold_constant(L, i, &folded, err);
+      changed |= folded;
+      const octet_ir_node *n = node_at(L, i);
+      if (st || folded || !is_identity(L, n)) continue;
+      const char *out = n->outputs[0], *in = n->inputs[0];
+      if (octet_edit_is_graph_output(&L->e, out) || direct_reads(L, out) != octet_edit_consumers(&L->e, out)) continue;
+      octet_edit_kill(&L->e, i);
+      octet_edit_rename_uses(&L->e, out, in, SIZE_MAX);
+      changed = true;
+    }
+  }
+  return st;
+}
+
 static bool is_compute(const octet_ir_node *n) {
   return is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "MatMul") || is_op(n, "Gemm");
 }
@@ -532,6 +710,14 @@ octet_status octet_qdq_to_qop(octet_model *m, octet_qop_report *r, octet_error *
   lower L = {.r = r, .opset = octet_ir_opset_version(m, "")};
   octet_status st = octet_edit_begin(&L.e, m, m->graph, err);
   if (st) return st;
+  /* Constants, folded zero points and no-op Casts first, then a compact node list so that
+   * "original node" means a node of the normalized graph. */
+  st = normalize(&L, err);
+  if (!st) st = octet_edit_finish(&L.e, err);
+  if (st) {
+    octet_edit_end(&L.e);
+    return st;
+  }
   L.n_orig = m->graph->n_nodes;
   L.qp = octet_calloc(L.n_orig ? L.n_orig : 1, sizeof *L.qp);
   if (!L.qp) {
