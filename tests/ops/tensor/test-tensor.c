@@ -869,6 +869,64 @@ static void grid_sample_bilinear_nearest_and_zero_padding(void **s) {
   free_result(&r);
 }
 
+/* ---- older opset forms and empty tensors ---- */
+
+static void older_opset_forms_read_their_attributes_and_inputs(void **s) {
+  octet_tensor x = TF(4, (1, 1, 1, 4), 1, 2, 3, 4), half = TF(1, (4), 1, 1, 1, 0.5f);
+  op_result r = RUN0("Resize", 10, &x, &half); /* Resize-10: scales is input 1 */
+  EXPECT_SHAPE(&r.out[0], 4, 1, 1, 1, 2);
+  EXPECT_F(&r.out[0], 1, 3);
+  free_result(&r);
+  octet_tensor v = TF(1, (4), 1, 2, 3, 4);
+  octet_attr sp[] = {INTS("split", 3, 1)};
+  const octet_tensor *in[1] = {&v};
+  r = run_op("Split", 2, sp, 1, in, 1, 2);
+  EXPECT_F(&r.out[0], 1, 2, 3);
+  EXPECT_F(&r.out[1], 4);
+  free_result(&r);
+  octet_tensor sp_in = TI(1, (2), 1, 3);
+  const octet_tensor *in1[2] = {&v, &sp_in};
+  r = run_op("Split", 1, NOATTR, 0, in1, 2, 2); /* Split-1 may take split as input 1 */
+  EXPECT_F(&r.out[0], 1);
+  EXPECT_F(&r.out[1], 2, 3, 4);
+  free_result(&r);
+  octet_attr pd[] = {INTS("paddings", 1, 0), AS("mode", "edge")};
+  r = RUN("Pad", 1, pd, &v);
+  EXPECT_F(&r.out[0], 1, 1, 2, 3, 4);
+  free_result(&r);
+}
+
+static void empty_tensors_flow_through(void **s) {
+  octet_tensor e = T(OCTET_DTYPE_FLOAT, 2, DIMS(0, 3), NULL);
+  octet_tensor st = TI(1, (1), 1), en = TI(1, (1), 3), ax = TI(1, (1), 1);
+  op_result r = RUN0("Slice", 13, &e, &st, &en, &ax);
+  assert_int_equal(r.st, OCTET_OK);
+  EXPECT_SHAPE(&r.out[0], 2, 0, 2);
+  free_result(&r);
+  octet_tensor x = X23, none = T(OCTET_DTYPE_INT64, 1, DIMS(0), NULL);
+  r = RUN0("Gather", 13, &x, &none);
+  assert_int_equal(r.st, OCTET_OK);
+  EXPECT_SHAPE(&r.out[0], 2, 0, 3);
+  free_result(&r);
+  octet_attr perm[] = {INTS("perm", 1, 0)};
+  r = RUN("Transpose", 13, perm, &e);
+  EXPECT_SHAPE(&r.out[0], 2, 3, 0);
+  free_result(&r);
+  octet_tensor pads = TI(1, (4), 1, 0, 0, 0);
+  r = RUN0("Pad", 13, &e, &pads); /* constant padding of an empty axis is allowed */
+  EXPECT_SHAPE(&r.out[0], 2, 1, 3);
+  EXPECT_F(&r.out[0], 0, 0, 0);
+  free_result(&r);
+  octet_attr edge[] = {AS("mode", "edge")};
+  r = RUN("Pad", 13, edge, &e, &pads);
+  EXPECT_ERR(r, "cannot pad empty axis 0 in mode edge");
+  octet_attr ax0[] = {AI("axis", 0)};
+  r = RUN("Concat", 13, ax0, &e, &x, &e);
+  EXPECT_SHAPE(&r.out[0], 2, 2, 3);
+  EXPECT_F(&r.out[0], 0, 1, 2, 3, 4, 5);
+  free_result(&r);
+}
+
 /* ---- threaded paths ---- */
 
 /* A host that cuts [0, n) into 3 uneven chunks and runs them in reverse order. */
@@ -953,6 +1011,8 @@ int main(void) {
     cmocka_unit_test(unique_sorted_and_unsorted_with_all_outputs),
     cmocka_unit_test(nms_suppresses_overlaps_and_respects_limits),
     cmocka_unit_test(grid_sample_bilinear_nearest_and_zero_padding),
+    cmocka_unit_test(older_opset_forms_read_their_attributes_and_inputs),
+    cmocka_unit_test(empty_tensors_flow_through),
     cmocka_unit_test(threaded_runs_match_single_threaded_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
