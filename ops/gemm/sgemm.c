@@ -97,7 +97,14 @@ static void pack_a_plain(const float *A, size_t lda, bool trans, size_t r0, size
 static void pack_b_plain(const float *B, size_t ldb, bool trans, size_t r0, size_t count,
                          size_t k0, size_t kc, size_t width, float *dst) {
   if (!trans) {
-    for (size_t k = 0; k < kc; k++) memcpy(dst + k * width, B + (k0 + k) * ldb + r0, count * sizeof(float));
+    const float *src = B + k0 * ldb + r0;
+    /* Whole panels: constant-size copies the compiler inlines. */
+    if (count == 16 && width == 16)
+      for (size_t k = 0; k < kc; k++) memcpy(dst + k * 16, src + k * ldb, 16 * sizeof(float));
+    else if (count == 32 && width == 32)
+      for (size_t k = 0; k < kc; k++) memcpy(dst + k * 32, src + k * ldb, 32 * sizeof(float));
+    else
+      for (size_t k = 0; k < kc; k++) memcpy(dst + k * width, src + k * ldb, count * sizeof(float));
   } else {
     for (size_t j = 0; j < count; j++) {
       const float *col = B + (r0 + j) * ldb + k0;
@@ -149,6 +156,11 @@ typedef struct gemm_job {
   const float *bias;
 } gemm_job;
 
+/* A plain B panel is read in place only when its rows, ld floats apart, spread over the L1
+ * sets: a row stride that is a multiple of 128 bytes folds the panel onto a few sets (4 KiB
+ * aliasing), and packing is then cheaper than the misses. */
+static bool in_place_ok(size_t ld) { return (ld * sizeof(float)) % 128 != 0; }
+
 static void gemm_tile(const gemm_job *j, size_t m0, size_t mc, size_t n0, size_t nc) {
   const octet_sgemm_ukernel *uk = j->uk;
   const size_t mr = uk->mr, nr = uk->nr, K = j->K;
@@ -180,7 +192,7 @@ static void gemm_tile(const gemm_job *j, size_t m0, size_t mc, size_t n0, size_t
       size_t ldb = nr;
       if (b->packed) {
         bp = b->packed + ((n0 + nn) / nr) * K * nr + k0 * nr;
-      } else if (!b->pack && !b->trans && ncols == nr) {
+      } else if (!b->pack && !b->trans && ncols == nr && in_place_ok(b->ld)) {
         bp = b->data + k0 * b->ld + n0 + nn; /* whole panel of a plain B: read in place */
         ldb = b->ld;
       } else {
