@@ -173,7 +173,9 @@ def node_cases():
             'test_sce_mean_weight_ii_3d_log_prob', 'test_sce_NCd1d2d3_none_no_weight_negative_ii',
             'test_dft', 'test_dft_axis', 'test_dft_inverse', 'test_stft', 'test_stft_with_window',
             'test_melweightmatrix', 'test_det_2d', 'test_det_nd', 'test_hannwindow',
-            'test_hammingwindow_symmetric', 'test_blackmanwindow', 'test_blackmanwindow_symmetric']
+            'test_hammingwindow_symmetric', 'test_blackmanwindow', 'test_blackmanwindow_symmetric',
+            'test_adagrad', 'test_adagrad_multiple', 'test_adam', 'test_momentum', 'test_nesterov_momentum',
+            'test_momentum_multiple']
     dirs = sorted(d for p in pats for d in glob.glob(os.path.join(NODE_TESTS, p)))
     for d in dirs:
         m = onnx.load(os.path.join(d, 'model.onnx'))
@@ -202,7 +204,7 @@ def node_cases():
                 t.ParseFromString(f.read())
             k += 1
             outs.append((n, numpy_helper.to_array(t)))
-        cases.append(dict(name='onnx_' + os.path.basename(d)[5:], op=node.op_type,
+        cases.append(dict(name='onnx_' + os.path.basename(d)[5:], op=node.op_type, domain=node.domain,
                           opset=m.opset_import[0].version, attrs=attrs, inputs=ins, outputs=outs,
                           const=0))
 
@@ -229,18 +231,25 @@ def c_tensor(prefix, n, a):
     return '{"%s", %d, %d, {%s}, %s}' % (n, dt, a.ndim, dims, prefix)
 
 
+def c_float(v):
+    t = '%.9g' % v
+    if not any(ch in t for ch in '.en'):
+        t += '.0'
+    return t + 'f'
+
+
 def c_attr(k, v):
     if isinstance(v, str):
         return '{"%s", 3, 0, 0.0f, "%s", 0, NULL, NULL}' % (k, v)
     if isinstance(v, float):
-        return '{"%s", 1, 0, %.9gf, NULL, 0, NULL, NULL}' % (k, v)
+        return '{"%s", 1, 0, %s, NULL, 0, NULL, NULL}' % (k, c_float(v))
     if isinstance(v, int):
         return '{"%s", 2, %d, 0.0f, NULL, 0, NULL, NULL}' % (k, v)
     if isinstance(v, list) and v and isinstance(v[0], (str, bytes)):
         strs = ', '.join('"%s"' % (s.decode() if isinstance(s, bytes) else s) for s in v)
         return '{"%s", 8, 0, 0.0f, NULL, %d, (const char *const[]){%s}, NULL}' % (k, len(v), strs)
     if isinstance(v, list) and v and isinstance(v[0], float):
-        fl = ', '.join('%.9gf' % f for f in v)
+        fl = ', '.join(c_float(f) for f in v)
         return '{"%s", 6, 0, 0.0f, NULL, %d, NULL, (const float[]){%s}}' % (k, len(v), fl)
     raise ValueError('attribute %s=%r' % (k, v))
 
@@ -263,8 +272,8 @@ def write_header():
                 lines.append(c_array(arr, a))
             tout.append(c_tensor(arr, n, a))
         attrs = [c_attr(k, v) for k, v in sorted(c['attrs'].items())]
-        table.append('  {"%s", "%s", %d, %d, %d, {%s}, %d, {%s}, %d, {%s}},\n' % (
-            c['name'], c['op'], c['opset'], c['const'], len(attrs), ', '.join(attrs) or '{0}',
+        table.append('  {"%s", "%s", "%s", %d, %d, %d, {%s}, %d, {%s}, %d, {%s}},\n' % (
+            c['name'], c['op'], c.get('domain', ''), c['opset'], c['const'], len(attrs), ', '.join(attrs) or '{0}',
             len(tin), ', '.join(tin), len(tout), ', '.join(tout)))
     lines.append('\nstatic const fx_case fx_cases[] = {\n')
     lines += table

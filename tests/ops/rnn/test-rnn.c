@@ -1,4 +1,5 @@
-/* test-rnn.c — LSTM, GRU, RNN, Einsum and the loss kernels through the registry: against ONNX Runtime's
+/* test-rnn.c — LSTM, GRU, RNN, Einsum and the other kernels of ops/float/rnn (losses, signal
+ * ops, Det, training optimizers) through the registry: against ONNX Runtime's
  * and ONNX's numbers (fixtures.h, made by gen-fixtures.py), against the straightforward
  * references below on random shapes, and on their error paths. */
 #include <math.h>
@@ -34,14 +35,14 @@ typedef struct fx_attr {
 } fx_attr;
 
 typedef struct fx_case {
-  const char *name, *op;
+  const char *name, *op, *domain;
   int opset, const_weights;
   size_t n_attrs;
   fx_attr attrs[8];
   size_t n_in;
-  fx_tensor in[8];
+  fx_tensor in[12];
   size_t n_out;
-  fx_tensor out[3];
+  fx_tensor out[6];
 } fx_case;
 
 #include "fixtures.h"
@@ -51,21 +52,21 @@ typedef struct fx_case {
 typedef struct run_result {
   octet_status create_st, infer_st, run_st;
   char message[OCTET_ERROR_MESSAGE_SIZE];
-  octet_tensor out[3];
+  octet_tensor out[6];
 } run_result;
 
 static void free_result(run_result *r) {
-  for (int i = 0; i < 3; i++) free(r->out[i].data);
+  for (int i = 0; i < 6; i++) free(r->out[i].data);
 }
 
 /* Creates, infers and runs op on the inputs (NULL = absent); constant_mask marks inputs the
  * kernel sees at create. */
-static run_result run_op(const char *op, int opset, const octet_attr *attrs, size_t n_attrs,
+static run_result run_op_in(const char *domain, const char *op, int opset, const octet_attr *attrs, size_t n_attrs,
                          const octet_tensor *const *in, size_t n_in, size_t n_out,
                          uint32_t constant_mask) {
   run_result res;
   memset(&res, 0, sizeof res);
-  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), "", op, opset);
+  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), domain, op, opset);
   assert_non_null(k);
   int32_t dtypes[16];
   const octet_tensor *consts[16];
@@ -73,10 +74,10 @@ static run_result run_op(const char *op, int opset, const octet_attr *attrs, siz
     dtypes[i] = in[i] ? in[i]->dtype : OCTET_DTYPE_UNDEFINED;
     consts[i] = in[i] && (constant_mask >> i & 1) ? in[i] : NULL;
   }
-  octet_kernel_info info = {.node_name = "n0", .domain = "", .op_type = op, .opset = opset,
+  octet_kernel_info info = {.node_name = "n0", .domain = domain, .op_type = op, .opset = opset,
                             .n_attrs = n_attrs, .attrs = attrs, .n_inputs = n_in,
                             .input_dtypes = dtypes, .constant_inputs = consts, .n_outputs = n_out};
-  int32_t out_dt[3] = {0};
+  int32_t out_dt[6] = {0};
   void *state = NULL;
   octet_error err = {0};
   res.create_st = k->create(&info, out_dt, &state, &err);
@@ -100,6 +101,12 @@ static run_result run_op(const char *op, int opset, const octet_attr *attrs, siz
   if (res.infer_st || res.run_st) memcpy(res.message, err.message, sizeof res.message);
   k->destroy(state);
   return res;
+}
+
+static run_result run_op(const char *op, int opset, const octet_attr *attrs, size_t n_attrs,
+                         const octet_tensor *const *in, size_t n_in, size_t n_out,
+                         uint32_t constant_mask) {
+  return run_op_in("", op, opset, attrs, n_attrs, in, n_in, n_out, constant_mask);
 }
 
 static double elem(const void *data, int32_t dtype, size_t i) {
@@ -127,8 +134,8 @@ static void expect_close(const char *what, const void *got, const void *want, in
 /* ---- fixtures: ONNX Runtime and ONNX node-test numbers ---- */
 
 static void run_fixture(const fx_case *c, uint32_t constant_mask) {
-  octet_tensor tin[8];
-  const octet_tensor *pin[8];
+  octet_tensor tin[12];
+  const octet_tensor *pin[12];
   octet_attr attrs[8];
   for (size_t i = 0; i < c->n_attrs; i++) {
     const fx_attr *a = &c->attrs[i];
@@ -144,7 +151,8 @@ static void run_fixture(const fx_case *c, uint32_t constant_mask) {
     memcpy(tin[i].dims, t->dims, sizeof t->dims);
     pin[i] = &tin[i];
   }
-  run_result r = run_op(c->op, c->opset, attrs, c->n_attrs, pin, c->n_in, c->n_out, constant_mask);
+  run_result r = run_op_in(c->domain, c->op, c->opset, attrs, c->n_attrs, pin, c->n_in, c->n_out,
+                           constant_mask);
   if (r.create_st || r.infer_st || r.run_st) fail_msg("%s: %s", c->name, r.message);
   for (size_t i = 0; i < c->n_out; i++) {
     const fx_tensor *w = &c->out[i];
