@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "runtime/runtime.h"
+#include "quantize/qop.h"
 
 #define ALIGN 64
 
@@ -15,6 +16,7 @@ static _Alignas(ALIGN) unsigned char empty_data[ALIGN];
 struct octet_session {
   rt_session_shared sh;
   rt_graph *g;
+  octet_model *lowered; /* QDQ groups rewritten to int8 QOperator nodes (quantize/qop.h), or NULL */
   octet_profile_entry *prof;
   size_t n_prof, cap_prof;
 };
@@ -220,7 +222,7 @@ octet_status rt_graph_alloc_output(rt_graph *g, rt_node *n, size_t j, octet_erro
   v->buf = -1;
   bool alias = n->kind == RT_NODE_KERNEL && j == 0 && (n->kernel->flags & OCTET_KERNEL_ALIAS_INPUT0);
   if (alias) {
-    rt_value *src = n->in_t && n->n_in ? (n->in[0] ? rt_value_owner(n->in[0]) : NULL) : NULL;
+    rt_value *src = n->n_in && n->in[0] ? rt_value_owner(n->in[0]) : NULL;
     size_t src_bytes = 0;
     if (!src || rt_tensor_bytes(&src->t, &src_bytes, NULL) || src_bytes < bytes)
       return octet_fail(err, OCTET_STATUS_INTERNAL,
@@ -656,7 +658,9 @@ static octet_status build_node(rt_graph *g, const octet_ir_node *n, octet_error 
     }
   }
   rn->opset = octet_ir_opset_version(g->sh->model, n->domain ? n->domain : "");
-  if (rn->opset <= 0 && (!n->domain || !*n->domain)) rn->opset = 1;
+  /* A domain the model does not import (com.microsoft in some exporters' graphs) is taken at
+   * version 1, as ONNX Runtime does. */
+  if (rn->opset <= 0) rn->opset = 1;
   bool folded = false;
   if (is_control_flow(n, &rn->kind)) {
     st = rt_cf_build(g, rn, out_dtypes, err);
@@ -909,13 +913,18 @@ OCTET_API octet_status octet_session_create(const octet_model *model,
   octet_session *s = octet_calloc(1, sizeof *s);
   if (!s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory creating the session");
   rt_session_shared *sh = &s->sh;
+  /* QDQ models run on int8 kernels: DQ -> op -> Q groups become QLinear* nodes in a clone that
+   * borrows the caller's tensors. Observers name float tensors of the model as given: keep it. */
+  octet_status st = OCTET_OK;
+  if (!o->observer && (st = octet_runtime_lower_qdq(model, &s->lowered, err))) goto fail;
+  if (s->lowered) model = s->lowered;
   sh->model = model;
   sh->observer = o->observer;
   sh->observer_ctx = o->observer_ctx;
   sh->observe_names = o->observe_names;
   sh->n_observe_names = o->observe_names ? o->n_observe_names : 0;
   sh->profile = o->profile != 0;
-  octet_status st = octet_rt_plugin_load(o->plugin_path, &sh->plugin, err);
+  st = octet_rt_plugin_load(o->plugin_path, &sh->plugin, err);
   if (st) goto fail;
   st = octet_rt_pool_create(o->n_threads, &sh->pool, err);
   if (st) goto fail;
@@ -935,6 +944,7 @@ OCTET_API void octet_session_destroy(octet_session *s) {
   octet_rt_pool_destroy(s->sh.pool);
   octet_free(s->sh.ws_base);
   octet_free(s->prof);
+  octet_model_destroy(s->lowered);
   octet_free(s);
 }
 
