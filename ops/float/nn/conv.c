@@ -4,6 +4,9 @@
  * into a column buffer (the workspace) followed by col2im. */
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "ops/float/nn/nn-geom.h"
 #include "ops/float/nn/nn-kernels.h"
@@ -250,6 +253,16 @@ static void im2col_pack(const void *vctx, size_t n0, size_t count, size_t k0, si
         for (int64_t j = hi; j < j1; j++) d[j] = 0.0f;
       } else if (iw0 >= 0 && iw0 + (j1 - j0 - 1) * sw < IW) {
         const float *src = row + iw0;
+#if defined(__SSE2__)
+        if (sw == 2 && j1 - j0 == 16 && iw0 + 32 <= IW) {
+          /* Stride 2, one full interior run: even elements of 32 with SSE shuffles. */
+          for (int q = 0; q < 4; q++) {
+            __m128 lo4 = _mm_loadu_ps(src + 8 * q), hi4 = _mm_loadu_ps(src + 8 * q + 4);
+            _mm_storeu_ps(d + j0 + 4 * q, _mm_shuffle_ps(lo4, hi4, _MM_SHUFFLE(2, 0, 2, 0)));
+          }
+          continue;
+        }
+#endif
         for (int64_t j = j0; j < j1; j++) d[j] = src[(j - j0) * sw];
       } else {
         for (int64_t j = j0; j < j1; j++) {

@@ -176,6 +176,34 @@ static void test_conv_pointwise_large_channels(void **st) {
   free(W.data);
 }
 
+static void test_conv_wide_rows_stride_1_and_2_match_naive(void **st) {
+  (void)st;
+  /* Rows wide enough for the whole-panel im2col copies (stride 1 and the stride-2 shuffles). */
+  for (int64_t s = 1; s <= 2; s++) {
+    cgeo g = {.nsp = 2, .N = 1, .C = 3, .M = 8, .G = 1, .in = {21, 77}, .k = {3, 3},
+              .s = {s, s}, .d = {1, 1}, .pb = {1, 1}, .pe = {1, 1}};
+    for (int i = 0; i < 2; i++) g.out[i] = (g.in[i] + 2 - 3) / s + 1;
+    int64_t xd[4] = {1, 3, 21, 77}, wd[4] = {8, 3, 3, 3}, pads[4] = {1, 1, 1, 1}, st2[2] = {s, s};
+    octet_tensor X = th_tensor(OCTET_DTYPE_FLOAT, 4, xd, th_random(3 * 21 * 77));
+    octet_tensor W = th_tensor(OCTET_DTYPE_FLOAT, 4, wd, th_random(8 * 27));
+    th_attrs at = {0};
+    th_ints(&at, "pads", pads, 4);
+    th_ints(&at, "strides", st2, 2);
+    const octet_tensor *ins[2] = {&X, &W};
+    bool cst[2] = {false, true};
+    octet_tensor Y;
+    octet_error err = {0};
+    assert_int_equal(th_run("Conv", 11, &at, ins, 2, cst, &Y, 1, NULL, &err), OCTET_OK);
+    float *want = malloc(th_numel(&Y) * sizeof(float));
+    naive_conv(&g, X.data, W.data, NULL, want);
+    assert_true(th_close(Y.data, want, th_numel(&Y), RTOL, ATOL));
+    free(want);
+    free(Y.data);
+    free(X.data);
+    free(W.data);
+  }
+}
+
 static void test_conv_same_result_for_any_thread_split(void **st) {
   (void)st;
   /* A large image (tiles split inside the GEMM) and a batch of small grouped ones (one image
@@ -679,6 +707,7 @@ int main(void) {
     cmocka_unit_test(test_conv_depthwise_and_multiplier_match_naive),
     cmocka_unit_test(test_conv_portable_paths_match_naive),
     cmocka_unit_test(test_conv_pointwise_large_channels),
+    cmocka_unit_test(test_conv_wide_rows_stride_1_and_2_match_naive),
     cmocka_unit_test(test_conv_same_result_for_any_thread_split),
     cmocka_unit_test(test_conv_rejects_channel_mismatch),
     cmocka_unit_test(test_convtranspose_matches_naive),
