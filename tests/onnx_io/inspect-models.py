@@ -115,7 +115,10 @@ def check_mutations(count=1000):
                 print("FAIL %s mutant of %s: exit %d (kept as %s)" % (kind, src, r.returncode, keep))
                 failures += 1
                 continue
-            if r.returncode != 0 and not r.stderr.startswith(b"octet inspect: "):
+            if b"Sanitizer" in r.stderr or b"runtime error:" in r.stderr:
+                print("FAIL %s mutant of %s: sanitizer report: %s" % (kind, src, r.stderr[:300]))
+                failures += 1
+            elif r.returncode != 0 and not r.stderr.startswith(b"octet inspect: "):
                 print("FAIL %s mutant of %s: exit %d without a message" % (kind, src, r.returncode))
                 failures += 1
             stats[r.returncode] += 1
