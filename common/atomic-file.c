@@ -3,12 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/common.h"
 
 octet_status octet_atomic_open(octet_atomic_file *af, const char *path, octet_error *err) {
   memset(af, 0, sizeof *af);
+  struct stat sb;
+  /* Renaming over a device or a folder would replace it: only regular files are outputs. */
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return octet_fail(err, OCTET_STATUS_IO, "cannot write '%s': it exists and is not a regular file", path);
   size_t n = strlen(path);
   af->path = octet_strdup(path);
   af->tmp_path = octet_malloc(n + 16);
