@@ -620,6 +620,52 @@ static void constant_nodes_feed_kernels_and_reshape_aliases(void **state) {
   octet_model_destroy(m);
 }
 
+/* Every allocation of create and the first run fails in turn: each attempt either works or
+ * reports out-of-memory, and nothing leaks (ASan builds check). */
+static void allocation_failures_are_reported_cleanly(void **state) {
+  (void)state;
+  octet_model *m = model_new(17);
+  octet_ir_graph *g = m->graph;
+  int64_t d4[1] = {4};
+  graph_input(m, g, "x", OCTET_DTYPE_FLOAT, 1, d4, NULL);
+  graph_input(m, g, "cond", OCTET_DTYPE_BOOL, 0, NULL, NULL);
+  add_node(m, g, "Neg", "neg", "x", "nx");
+  octet_ir_graph *tb = octet_ir_graph_new(m), *eb = octet_ir_graph_new(m);
+  add_node(m, tb, "Relu", "relu", "nx", "r");
+  graph_output(m, tb, "r");
+  add_node(m, eb, "Abs", "abs", "nx", "a");
+  graph_output(m, eb, "a");
+  octet_ir_node *n = add_node(m, g, "If", "if", "cond", "y");
+  attr_graph(m, n, "then_branch", tb);
+  attr_graph(m, n, "else_branch", eb);
+  graph_output(m, g, "y");
+  float xv[4] = {1, -2, 3, -4};
+  uint8_t c = 1;
+  octet_tensor in[2] = {tensor_f32(xv, 1, d4), {.dtype = OCTET_DTYPE_BOOL, .rank = 0, .data = &c}};
+  octet_session_options o = {.n_threads = 2};
+  int worked = 0, failed = 0;
+  for (uint64_t k = 1; k < 400 && !worked; k++) {
+    octet_session *s = NULL;
+    octet_error err = {0};
+    octet_tensor y;
+    octet_alloc_fail_after(k);
+    octet_status st = octet_session_create(m, &o, &s, &err);
+    if (!st) st = octet_session_run(s, in, 2, &y, 1, &err);
+    octet_alloc_fail_after(0);
+    if (st) {
+      assert_int_equal(st, OCTET_STATUS_OUT_OF_MEMORY);
+      failed++;
+    } else {
+      assert_true(((float *)y.data)[0] == 0.0f && ((float *)y.data)[1] == 2.0f);
+      worked = 1;
+    }
+    octet_session_destroy(s);
+  }
+  assert_true(worked);
+  assert_true(failed > 10);
+  octet_model_destroy(m);
+}
+
 typedef struct cover {
   int hits[1000];
 } cover;
@@ -665,6 +711,7 @@ int main(void) {
     cmocka_unit_test(scan_runs_reverse_over_a_chosen_axis),
     cmocka_unit_test(constant_nodes_feed_kernels_and_reshape_aliases),
     cmocka_unit_test(parallel_for_covers_each_index_once),
+    cmocka_unit_test(allocation_failures_are_reported_cleanly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
