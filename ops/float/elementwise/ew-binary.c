@@ -160,6 +160,24 @@ EW_FLOATS(EW_POWMIX, b_powmix, false)
 EW_INTS(EW_POWMIX, b_powmix, true)
 TABLE(b_powmix, EW_FLOATS, EW_INTS)
 
+/* Pow by a constant 2 or 0.5 (LayerNorm and RMSNorm decompositions, GELU): x * x is the
+ * correctly rounded square as pow's is; sqrt matches pow(x, 0.5) once -0 and -inf are mapped
+ * as pow maps them. */
+EW_FLOATS(EW_BDEF, b_square, ew_t, (void)y, x * x)
+EW_FLOATS(EW_BDEF, b_sqrtpow, ew_t, (void)y, x == -INFINITY ? INFINITY : sqrt(x) + 0)
+TABLE(b_square, EW_FLOATS, EW_NONE)
+TABLE(b_sqrtpow, EW_FLOATS, EW_NONE)
+
+/* The variant for Pow when the exponent is one float/double value of the base's type. */
+static ew_binary_fn pow_special(const ew_binary_call *c, const octet_tensor *b) {
+  int32_t dt = c->a_dtype;
+  if (b->dtype != dt || octet_tensor_numel(b) != 1 ||
+      (dt != OCTET_DTYPE_FLOAT && dt != OCTET_DTYPE_DOUBLE))
+    return NULL;
+  double e = dt == OCTET_DTYPE_FLOAT ? *(const float *)b->data : *(const double *)b->data;
+  return e == 2.0 ? t_b_square[dt] : e == 0.5 ? t_b_sqrtpow[dt] : NULL;
+}
+
 enum { K_ARITH, K_CMP, K_PRELU, K_POW, K_SHIFT, K_MOD };
 
 typedef struct binary_op {
@@ -338,6 +356,13 @@ OCTET_K_RUN(octet_k_binary_run) {
   octet_tensor bv;
   octet_status st = view_b(s, in[0], in[1], &bv, err);
   if (st) return st;
+  ew_binary_fn special = s->op->kind == K_POW ? pow_special(&s->call, &bv) : NULL;
+  if (special) {
+    ew_binary_call c = s->call;
+    c.fn = special;
+    ew_binary_apply(&c, in[0], &bv, &out[0], host);
+    return OCTET_OK;
+  }
   ew_binary_apply(&s->call, in[0], &bv, &out[0], host);
   return OCTET_OK;
 }

@@ -295,6 +295,16 @@ static void test_pow_same_and_mixed_types(void **s) {
   r = run("Pow", 15, NULL, 0, in3, 2, 1);
   EXPECT(&r.out[0], INT32, int32_t, 1, 1, 9);
   node_free(&r);
+  /* Constant exponents 2 and 0.5 take the x*x and sqrt paths with pow's results. */
+  octet_tensor z = F32(1, D(5), -3, -0.0f, -INFINITY, 1e20f, 2.25f), two = F32(0, NULL, 2), half = F32(0, NULL, 0.5f);
+  const octet_tensor *sq[] = {&z, &two}, *rt[] = {&z, &half};
+  r = run("Pow", 15, NULL, 0, sq, 2, 1);
+  expect_f32(&r.out[0], (const float[]){9, 0, INFINITY, INFINITY, 5.0625f}, 5, 0);
+  node_free(&r);
+  r = run("Pow", 15, NULL, 0, rt, 2, 1);
+  expect_f32(&r.out[0], (const float[]){NAN, 0, INFINITY, 1e10f, 1.5f}, 5, 0);
+  assert_false(signbit(((const float *)r.out[0].data)[1]));
+  node_free(&r);
   /* float base, int64 exponent */
   octet_tensor g = T(INT64, 0, NULL, int64_t, 2);
   const octet_tensor *in4[] = {&x, &g};
