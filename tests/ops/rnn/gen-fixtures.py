@@ -25,7 +25,7 @@ def rnd(*shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def run_ort(op, attrs, inputs, n_out, opset):
+def run_ort(op, attrs, inputs, n_out, opset, out_type=None):
     """inputs: list of (name, array or None). Returns the n_out outputs from ONNX Runtime."""
     with tempfile.TemporaryDirectory() as tmp:
         node_in = [n if a is not None else '' for n, a in inputs]
@@ -35,7 +35,8 @@ def run_ort(op, attrs, inputs, n_out, opset):
         node = helper.make_node(op, node_in, outs, **attrs)
         g_in = [helper.make_tensor_value_info(n, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], a.shape)
                 for n, a in inputs if a is not None]
-        g_out = [helper.make_tensor_value_info(o, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[inputs[0][1].dtype], None) for o in outs]
+        ot = out_type or onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[inputs[0][1].dtype]
+        g_out = [helper.make_tensor_value_info(o, ot, None) for o in outs]
         graph = helper.make_graph([node], 'g', g_in, g_out)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', opset)])
         model.ir_version = 8
@@ -70,7 +71,7 @@ def rnn_inputs(cell, T, Bt, I, H, D, layout=0, bias=True, seq=None, h0=True, c0=
     return ins
 
 
-def add_ort_case(name, op, attrs, inputs, n_out, opset=14, const_weights=1):
+def add_ort_case(name, op, attrs, inputs, n_out, opset=14, const_weights=1, out_type=None):
     if attrs.get('layout', 0) == 1:
         # ONNX Runtime rejects layout 1: run the layout-0 equivalent the spec defines it by.
         a0 = dict(attrs, layout=0)
@@ -80,7 +81,7 @@ def add_ort_case(name, op, attrs, inputs, n_out, opset=14, const_weights=1):
         outs = [np.ascontiguousarray(o.transpose((2, 0, 1, 3) if i == 0 else (1, 0, 2)))
                 for i, o in enumerate(outs0)]
     else:
-        outs = run_ort(op, attrs, inputs, n_out, opset)
+        outs = run_ort(op, attrs, inputs, n_out, opset, out_type)
     cases.append(dict(name=name, op=op, opset=opset, attrs=attrs, inputs=inputs,
                       outputs=[('out%d' % i, o) for i, o in enumerate(outs)], const=const_weights))
 
@@ -145,6 +146,15 @@ def ort_cases():
                  opset=17, const_weights=0)
     add_ort_case('det_batched_3x3', 'Det', {}, [('x', rnd(4, 3, 3))], 1,
                  opset=13, const_weights=0)
+    tok = np.array([[1, 2, 3, 2, 3, 4, 1, 2], [4, 4, 1, 2, 3, 3, 2, 1]], dtype=np.int64)
+    pool = dict(pool_int64s=[1, 2, 3, 4, 1, 2, 2, 3, 3, 4], ngram_counts=[0, 4],
+                ngram_indexes=[3, 0, 1, 2, 5, 4, 6], min_gram_length=1, max_gram_length=2, max_skip_count=2)
+    add_ort_case('tfidf_idf_weighted_int64', 'TfIdfVectorizer',
+                 dict(pool, mode='IDF', weights=[0.5, 1.5, 2.0, 0.25, 3.0, 1.0, 0.75]), [('x', tok)], 1,
+                 opset=9, const_weights=0, out_type=TensorProto.FLOAT)
+    add_ort_case('tfidf_tfidf_weighted', 'TfIdfVectorizer',
+                 dict(pool, mode='TFIDF', weights=[0.5, 1.5, 2.0, 0.25, 3.0, 1.0, 0.75]), [('x', tok[0])], 1,
+                 opset=9, const_weights=0, out_type=TensorProto.FLOAT)
     einsum = [
         ('einsum_batched_matmul', 'bij,bjk->bik', [(2, 3, 4), (2, 4, 5)]),
         ('einsum_attention_scores', 'bhqd,bhkd->bhqk', [(2, 2, 3, 4), (2, 2, 5, 4)]),
@@ -175,7 +185,8 @@ def node_cases():
             'test_melweightmatrix', 'test_det_2d', 'test_det_nd', 'test_hannwindow',
             'test_hammingwindow_symmetric', 'test_blackmanwindow', 'test_blackmanwindow_symmetric',
             'test_adagrad', 'test_adagrad_multiple', 'test_adam', 'test_momentum', 'test_nesterov_momentum',
-            'test_momentum_multiple']
+            'test_momentum_multiple', 'test_tfidfvectorizer_tf_batch_uniandbigrams_skip5',
+            'test_tfidfvectorizer_tf_onlybigrams_levelempty']
     dirs = sorted(d for p in pats for d in glob.glob(os.path.join(NODE_TESTS, p)))
     for d in dirs:
         m = onnx.load(os.path.join(d, 'model.onnx'))
@@ -239,18 +250,21 @@ def c_float(v):
 
 
 def c_attr(k, v):
+    if isinstance(v, list) and v and isinstance(v[0], int):
+        iv = ', '.join('%d' % i for i in v)
+        return '{"%s", 7, 0, 0.0f, NULL, %d, NULL, NULL, (const int64_t[]){%s}}' % (k, len(v), iv)
     if isinstance(v, str):
-        return '{"%s", 3, 0, 0.0f, "%s", 0, NULL, NULL}' % (k, v)
+        return '{"%s", 3, 0, 0.0f, "%s", 0, NULL, NULL, NULL}' % (k, v)
     if isinstance(v, float):
-        return '{"%s", 1, 0, %s, NULL, 0, NULL, NULL}' % (k, c_float(v))
+        return '{"%s", 1, 0, %s, NULL, 0, NULL, NULL, NULL}' % (k, c_float(v))
     if isinstance(v, int):
-        return '{"%s", 2, %d, 0.0f, NULL, 0, NULL, NULL}' % (k, v)
+        return '{"%s", 2, %d, 0.0f, NULL, 0, NULL, NULL, NULL}' % (k, v)
     if isinstance(v, list) and v and isinstance(v[0], (str, bytes)):
         strs = ', '.join('"%s"' % (s.decode() if isinstance(s, bytes) else s) for s in v)
-        return '{"%s", 8, 0, 0.0f, NULL, %d, (const char *const[]){%s}, NULL}' % (k, len(v), strs)
+        return '{"%s", 8, 0, 0.0f, NULL, %d, (const char *const[]){%s}, NULL, NULL}' % (k, len(v), strs)
     if isinstance(v, list) and v and isinstance(v[0], float):
         fl = ', '.join(c_float(f) for f in v)
-        return '{"%s", 6, 0, 0.0f, NULL, %d, NULL, (const float[]){%s}}' % (k, len(v), fl)
+        return '{"%s", 6, 0, 0.0f, NULL, %d, NULL, (const float[]){%s}, NULL}' % (k, len(v), fl)
     raise ValueError('attribute %s=%r' % (k, v))
 
 

@@ -32,13 +32,14 @@ typedef struct fx_attr {
   size_t n;
   const char *const *strings;
   const float *floats;
+  const int64_t *ints;
 } fx_attr;
 
 typedef struct fx_case {
   const char *name, *op, *domain;
   int opset, const_weights;
   size_t n_attrs;
-  fx_attr attrs[8];
+  fx_attr attrs[10];
   size_t n_in;
   fx_tensor in[12];
   size_t n_out;
@@ -136,12 +137,12 @@ static void expect_close(const char *what, const void *got, const void *want, in
 static void run_fixture(const fx_case *c, uint32_t constant_mask) {
   octet_tensor tin[12];
   const octet_tensor *pin[12];
-  octet_attr attrs[8];
+  octet_attr attrs[10];
   for (size_t i = 0; i < c->n_attrs; i++) {
     const fx_attr *a = &c->attrs[i];
     attrs[i] = (octet_attr){.name = a->name, .type = a->type, .i = a->i, .f = a->f, .s = a->s,
                             .s_len = a->s ? strlen(a->s) : 0, .n = a->n, .strings = a->strings,
-                            .floats = a->floats};
+                            .floats = a->floats, .ints = a->ints};
   }
   for (size_t i = 0; i < c->n_in; i++) {
     const fx_tensor *t = &c->in[i];
