@@ -333,10 +333,24 @@ static octet_status view_b(const binary_state *s, const octet_tensor *a, const o
   return OCTET_OK;
 }
 
+/* The run reads elements by the types create saw: a host that changed them is refused. */
+static octet_status check_types(const char *node, const char *op, const octet_tensor *const *in,
+                                size_t first, size_t n, int32_t a, int32_t b, octet_error *err) {
+  for (size_t i = first; i < n; i++) {
+    int32_t want = i == first ? a : b;
+    if (in[i] && in[i]->dtype != want)
+      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "node '%s' (%s): input %zu is %s, expected %s",
+                        node, op, i, octet_dtype_name(in[i]->dtype), octet_dtype_name(want));
+  }
+  return OCTET_OK;
+}
+
 OCTET_K_INFER(octet_k_binary_infer) {
   binary_state *s = state;
   octet_tensor bv;
-  octet_status st = view_b(s, in[0], in[1], &bv, err);
+  octet_status st = check_types(s->node, s->op->name, in, 0, 2, s->call.a_dtype, s->call.b_dtype, err);
+  if (st) return st;
+  st = view_b(s, in[0], in[1], &bv, err);
   if (st) return st;
   const octet_tensor *ops[2] = {in[0], &bv};
   if ((st = ew_broadcast_n(s->node, s->op->name, ops, 2, &out[0], err))) return st;
@@ -396,7 +410,9 @@ OCTET_K_CREATE(octet_k_variadic_create) {
 
 OCTET_K_INFER(octet_k_variadic_infer) {
   binary_state *s = state;
-  octet_status st = ew_broadcast_n(s->node, s->op->name, in, n_in, &out[0], err);
+  octet_status st = check_types(s->node, s->op->name, in, 0, n_in, s->call.a_dtype, s->call.a_dtype, err);
+  if (st) return st;
+  st = ew_broadcast_n(s->node, s->op->name, in, n_in, &out[0], err);
   if (st) return st;
   out[0].dtype = s->call.out_dtype;
   *workspace = 0;
@@ -463,7 +479,12 @@ OCTET_K_CREATE(octet_k_where_create) {
 
 OCTET_K_INFER(octet_k_where_infer) {
   where_state *s = state;
-  octet_status st = ew_broadcast_n(s->node, "Where", in, 3, &out[0], err);
+  octet_status st = check_types(s->node, "Where", in, 1, 3, s->dtype, s->dtype, err);
+  if (!st && in[0]->dtype != OCTET_DTYPE_BOOL)
+    st = octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "node '%s' (Where): condition is %s, not bool",
+                    s->node, octet_dtype_name(in[0]->dtype));
+  if (st) return st;
+  st = ew_broadcast_n(s->node, "Where", in, 3, &out[0], err);
   if (st) return st;
   out[0].dtype = s->dtype;
   *workspace = 0;

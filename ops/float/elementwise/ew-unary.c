@@ -99,6 +99,8 @@ static inline float ew_erff(float x) {
  * so the loop has no branch around exp and vectorizes; NaN passes through POSPART. */
 #define NEGPART(v) ((v) < C(0) ? (v) : C(0))
 #define POSPART(v) ((v) < C(0) ? C(0) : (v))
+/* max then min, as numpy's clip: with lo > hi every value becomes hi (ONNX Clip); NaN stays. */
+#define CLIP(v, lo, hi) (((v) < (lo) ? (lo) : (v)) > (hi) ? (hi) : ((v) < (lo) ? (lo) : (v)))
 #define CLAMP01(v) ((v) < C(0) ? C(0) : (v) > C(1) ? C(1) : (v))
 
 /* Floating-point ops. */
@@ -141,7 +143,7 @@ static inline float ew_erff(float x) {
   X(u_abs, fabs(x))                                                                    \
   X(u_neg, -x)                                                                         \
   X(u_sign, x > C(0) ? C(1) : x < C(0) ? C(-1) : x)                                    \
-  X(u_clip, x < C(p->lo) ? C(p->lo) : x > C(p->hi) ? C(p->hi) : x)
+  X(u_clip, CLIP(x, C(p->lo), C(p->hi)))
 #define DEF_FLOAT(name, ...) EW_FLOATS(EW_UDEF, name, ew_t, __VA_ARGS__)
 FLOAT_OPS(DEF_FLOAT)
 FLOAT_INT_OPS(DEF_FLOAT)
@@ -154,10 +156,10 @@ EW_SINTS(EW_UDEF, u_relu, ew_t, x < 0 ? 0 : x)
 EW_SINTS(EW_UDEF, u_abs, ew_t, x < 0 ? (ew_u)0 - (ew_u)x : (ew_u)x)
 EW_SINTS(EW_UDEF, u_neg, ew_t, (ew_u)0 - (ew_u)x)
 EW_SINTS(EW_UDEF, u_sign, ew_t, x > 0 ? 1 : x < 0 ? -1 : 0)
-EW_SINTS(EW_UDEF, u_clip, ew_t, x < p->ilo ? (ew_t)p->ilo : x > p->ihi ? (ew_t)p->ihi : x)
+EW_SINTS(EW_UDEF, u_clip, ew_t, CLIP(x, (ew_t)p->ilo, (ew_t)p->ihi))
 EW_UINTS(EW_UDEF, u_abs, ew_t, x)
 EW_UINTS(EW_UDEF, u_sign, ew_t, x > 0 ? 1 : 0)
-EW_UINTS(EW_UDEF, u_clip, ew_t, x < p->ulo ? (ew_t)p->ulo : x > p->uhi ? (ew_t)p->uhi : x)
+EW_UINTS(EW_UDEF, u_clip, ew_t, CLIP(x, (ew_t)p->ulo, (ew_t)p->uhi))
 EW_INTS(EW_UDEF, u_bitnot, ew_t, ~x)
 EW_BOOLS(EW_UDEF, u_not, ew_t, !x)
 

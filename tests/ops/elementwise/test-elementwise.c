@@ -614,6 +614,11 @@ static void test_clip_opset13_uses_inputs_and_integer_types(void **s) {
   r = run("Clip", 13, NULL, 0, max_only, 3, 1);
   expect_f32(&r.out[0], (const float[]){-5, -1, 0.5f, 0.5f}, 4, 0);
   node_free(&r);
+  /* min > max: every value becomes max, as numpy's clip does. */
+  const octet_tensor *swapped[] = {&x, &hi, &lo};
+  r = run("Clip", 13, NULL, 0, swapped, 3, 1);
+  expect_f32(&r.out[0], (const float[]){-2, -2, -2, -2}, 4, 0);
+  node_free(&r);
   /* Attributes are ignored from opset 11 on. */
   octet_attr at[] = {attr_f("min", 0)};
   const octet_tensor *in1[] = {&x};
