@@ -506,7 +506,10 @@ typedef struct where_job {
     const T *xs = (const T *)x;                                                        \
     const T *ys = (const T *)y;                                                        \
     T *os = (T *)o;                                                                    \
-    for (size_t i = 0; i < n; i++) os[i] = c[i * ic] ? xs[i * ix] : ys[i * iy];        \
+    if (ic && ix && iy) /* all advance: the plain loop vectorizes */                  \
+      for (size_t i = 0; i < n; i++) os[i] = c[i] ? xs[i] : ys[i];                      \
+    else                                                                               \
+      for (size_t i = 0; i < n; i++) os[i] = c[i * ic] ? xs[i * ix] : ys[i * iy];      \
   } while (0)
 typedef struct { uint64_t lo, hi; } ew_u128;
 

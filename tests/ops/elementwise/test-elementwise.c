@@ -417,6 +417,11 @@ static void test_where_broadcasts_condition_and_values(void **s) {
   r = run("Where", 16, NULL, 0, in2, 3, 1);
   EXPECT(&r.out[0], INT64, int64_t, 7, 2, 7, 8, 5, 8);
   node_free(&r);
+  octet_tensor c3 = T(BOOL, 1, D(3), uint8_t, 1, 0, 1), y3 = F32(1, D(3), 7, 8, 9);
+  const octet_tensor *same[] = {&c3, &x, &y3}; /* identical shapes: the contiguous loop */
+  r = run("Where", 16, NULL, 0, same, 3, 1);
+  expect_f32(&r.out[0], (const float[]){1, 8, 3}, 3, 0);
+  node_free(&r);
   const octet_tensor *bad[] = {&x, &x, &x};
   r = run("Where", 16, NULL, 0, bad, 3, 1);
   expect_error(&r, OCTET_STATUS_UNSUPPORTED, "input 0 has type float");
