@@ -39,64 +39,79 @@ void octet_range_defaults(octet_range_options *o, octet_range_method method) {
 
 /* ---- entropy (TensorRT's KL calibration) ---- */
 
-/* KL(P || Q) for the candidate threshold bin i, following NVIDIA's description:
+/* TensorRT's KL calibration, as NVIDIA describes it. For a candidate threshold bin i:
  * P = hist[0..i) with the outliers hist[i..n) added to P[i-1]; Q = hist[0..i) merged into
  * `levels` groups (i / levels bins each, the last group takes the remainder) and spread evenly
- * over the bins where P is non-zero. Terms where P > 0 but Q = 0 are charged with Q = 1e-12
- * (normalized), which rules such thresholds out as TensorRT does. */
-static double kl_for_threshold(const uint64_t *hist, size_t n, size_t i, size_t levels,
-                               double *p, double *q) {
-  double outliers = 0.0;
-  for (size_t b = i; b < n; b++) outliers += (double)hist[b];
-  double psum = 0.0;
-  for (size_t b = 0; b < i; b++) {
-    p[b] = (double)hist[b];
-    psum += p[b];
-  }
-  p[i - 1] += outliers;
-  psum += outliers;
+ * over the bins where P is non-zero; KL(P/|P| || Q/|Q|). Terms where P > 0 but Q = 0 are
+ * charged with Q = 1e-12 (normalized), which rules such thresholds out as TensorRT does.
+ *
+ * Q is constant inside a group, so with prefix sums of h, of [h != 0] and of h ln h,
+ *   KL = (sum P ln P - |P| ln |P| - sum_groups (sum of P in group) ln q_group) / |P|
+ * costs O(levels) per candidate instead of O(i) logarithms. */
+typedef struct kl_prefix {
+  double *h, *nz, *hlh; /* n + 1 entries each */
+} kl_prefix;
+
+static double kl_for_threshold(const kl_prefix *pf, const uint64_t *hist, size_t n, size_t i,
+                               size_t levels) {
+  double total = pf->h[n], outliers = total - pf->h[i];
+  double last = (double)hist[i - 1] + outliers; /* P[i-1] */
+  double psum = total;
+  if (psum <= 0.0) return 0.0;
+  double plp = pf->hlh[i - 1] + (last > 0.0 ? last * log(last) : 0.0);
   size_t merged = i / levels;
   double qsum = 0.0;
+  /* first pass: |Q| = sum over groups with a non-zero P of the group's total */
   for (size_t j = 0; j < levels; j++) {
     size_t start = j * merged, stop = j == levels - 1 ? i : start + merged;
-    double total = 0.0;
-    size_t nonzero = 0;
-    for (size_t b = start; b < stop; b++) {
-      total += (double)hist[b];
-      nonzero += p[b] != 0.0;
-    }
-    for (size_t b = start; b < stop; b++) {
-      q[b] = (p[b] != 0.0 && nonzero) ? total / (double)nonzero : 0.0;
-      qsum += q[b];
-    }
+    double g = pf->h[stop] - pf->h[start];
+    double nz = j == levels - 1 ? pf->nz[i - 1] - pf->nz[start] + (last > 0.0) : pf->nz[stop] - pf->nz[start];
+    if (nz > 0.0) qsum += g;
   }
-  if (psum == 0.0) return 0.0;
-  double kl = 0.0;
-  for (size_t b = 0; b < i; b++) {
-    if (p[b] == 0.0) continue;
-    double pn = p[b] / psum;
-    double qn = qsum > 0.0 ? q[b] / qsum : 0.0;
+  double cross = 0.0;
+  for (size_t j = 0; j < levels; j++) {
+    size_t start = j * merged, stop = j == levels - 1 ? i : start + merged;
+    double g = pf->h[stop] - pf->h[start];
+    double nz, sp;
+    if (j == levels - 1) {
+      nz = pf->nz[i - 1] - pf->nz[start] + (last > 0.0);
+      sp = g + outliers;
+    } else {
+      nz = pf->nz[stop] - pf->nz[start];
+      sp = g;
+    }
+    if (nz == 0.0 || sp == 0.0) continue;
+    double qn = qsum > 0.0 ? (g / nz) / qsum : 0.0;
     if (qn == 0.0) qn = 1e-12;
-    kl += pn * log(pn / qn);
+    cross += sp * log(qn);
   }
-  return kl;
+  return (plp - psum * log(psum) - cross) / psum;
 }
 
 size_t octet_range_entropy_threshold_bin(const uint64_t *hist, size_t n, size_t levels) {
   if (n <= levels) return n;
-  double *p = octet_malloc(2 * n * sizeof(double));
-  if (!p) return n;
-  double *q = p + n;
+  kl_prefix pf;
+  pf.h = octet_malloc(3 * (n + 1) * sizeof(double));
+  if (!pf.h) return n;
+  pf.nz = pf.h + n + 1;
+  pf.hlh = pf.nz + n + 1;
+  pf.h[0] = pf.nz[0] = pf.hlh[0] = 0.0;
+  for (size_t b = 0; b < n; b++) {
+    double c = (double)hist[b];
+    pf.h[b + 1] = pf.h[b] + c;
+    pf.nz[b + 1] = pf.nz[b] + (c != 0.0);
+    pf.hlh[b + 1] = pf.hlh[b] + (c > 0.0 ? c * log(c) : 0.0);
+  }
   size_t best = n;
   double best_kl = INFINITY;
   for (size_t i = levels; i <= n; i++) {
-    double kl = kl_for_threshold(hist, n, i, levels, p, q);
+    double kl = kl_for_threshold(&pf, hist, n, i, levels);
     if (kl < best_kl) { /* strict: the smallest i wins ties */
       best_kl = kl;
       best = i;
     }
   }
-  octet_free(p);
+  octet_free(pf.h);
   return best;
 }
 
@@ -140,17 +155,27 @@ static double clip_error(const prefix *p, size_t a, size_t b, double edge) {
   return e > 0.0 ? e : 0.0;
 }
 
+/* The 2-D search is quadratic in bins: it runs on the histogram merged down to at most
+ * MSE_HALF_BINS per side (bins nest exactly, so the candidate edges stay on the grid). */
+#define MSE_HALF_BINS 256
+
 static octet_status choose_mse(const octet_hist *h, const octet_range_options *o, double *lo,
                                double *hi, octet_error *err) {
-  size_t nb = 2 * (size_t)h->half_bins, B = h->half_bins;
-  double w = octet_hist_width(h);
+  size_t B0 = h->half_bins, B = B0 < MSE_HALF_BINS ? B0 : MSE_HALF_BINS, f = B0 / B, nb = 2 * B;
+  double w = octet_hist_width(h) * (double)f;
+  uint64_t *bins = octet_calloc(nb, sizeof *bins);
+  if (!bins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  for (size_t i = 0; i < 2 * B0; i++) bins[i / f] += h->bins[i];
   prefix p;
   p.c = octet_calloc(3 * (nb + 1), sizeof(double));
-  if (!p.c) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  if (!p.c) {
+    octet_free(bins);
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
   p.cx = p.c + nb + 1;
   p.cx2 = p.cx + nb + 1;
   for (size_t i = 0; i < nb; i++) {
-    double c = (double)h->bins[i], x = octet_hist_edge(h, i) + 0.5 * w;
+    double c = (double)bins[i], x = ((double)i - (double)B + 0.5) * w;
     p.c[i + 1] = p.c[i] + c;
     p.cx[i + 1] = p.cx[i] + c * x;
     p.cx2[i + 1] = p.cx2[i] + c * x * x;
@@ -158,7 +183,7 @@ static octet_status choose_mse(const octet_hist *h, const octet_range_options *o
   /* Candidate edges: bin index e means value (e - B) * w; lo edges in [first, B], hi in [B, last]. */
   size_t first = B, last = B;
   for (size_t i = 0; i < nb; i++)
-    if (h->bins[i]) {
+    if (bins[i]) {
       if (i < first) first = i;
       if (i + 1 > last) last = i + 1;
     }
@@ -193,6 +218,7 @@ static octet_status choose_mse(const octet_hist *h, const octet_range_options *o
     }
   }
   octet_free(p.c);
+  octet_free(bins);
   *lo = ((double)best_lo - (double)B) * w;
   *hi = ((double)best_hi - (double)B) * w;
   return OCTET_OK;
