@@ -97,6 +97,24 @@ octet_status octet_calibrator_entry(octet_calibrator *c, const char *name, octet
   return OCTET_OK;
 }
 
+/* Big activations are binned from a fixed subsample: every k-th value of each sample, k a power
+ * of two dividing the per-sample size, leaving at least OCTET_CALIB_BINNED_PER_SAMPLE values a
+ * sample. Min, max and counts still see every value. Because the pattern restarts with each
+ * sample, the histogram does not depend on batch sizes, so shards still merge exactly. Tensors
+ * whose first axis is not the batch (the caller says the batch with octet_calibrator_set_batch)
+ * are binned whole. Binning every value of every tensor cost as much as inference itself on
+ * PaddleOCR det, whose hundreds of elementwise ops each produce megabytes. */
+#define OCTET_CALIB_BINNED_PER_SAMPLE 16384
+
+static size_t sample_stride(const octet_calibrator *c, const octet_tensor *t, size_t numel) {
+  if (!c->batch || t->rank < 1 || t->dims[0] != (int64_t)c->batch) return 1;
+  size_t per = numel / c->batch, k = 1;
+  while (per % (2 * k) == 0 && per / (2 * k) >= OCTET_CALIB_BINNED_PER_SAMPLE) k *= 2;
+  return k;
+}
+
+void octet_calibrator_set_batch(octet_calibrator *c, uint64_t batch) { c->batch = batch; }
+
 octet_status octet_calibrator_observe(octet_calibrator *c, const char *name,
                                       const octet_tensor *value, octet_error *err) {
   if (value->dtype != OCTET_DTYPE_FLOAT) return OCTET_OK;
@@ -104,7 +122,8 @@ octet_status octet_calibrator_observe(octet_calibrator *c, const char *name,
   octet_status st = octet_calibrator_entry(c, name, &e, err);
   if (st) return st;
   e->rank = value->rank;
-  octet_hist_add(&e->hist, value->data, octet_tensor_numel(value));
+  size_t numel = octet_tensor_numel(value);
+  octet_hist_add_sampled(&e->hist, value->data, numel, sample_stride(c, value, numel));
   return OCTET_OK;
 }
 
@@ -166,6 +185,7 @@ octet_status octet_calibrator_save_state(const octet_calibrator *c, const char *
     PUT(f, e->rank);
     PUT(f, h->exp);
     PUT(f, h->count);
+    PUT(f, h->binned);
     PUT(f, h->zeros);
     PUT(f, h->nonfinite);
     PUT(f, h->min);
@@ -258,6 +278,7 @@ octet_status octet_calibrator_merge_state(octet_calibrator *c, const char *path,
     take(&r, &rank, 4);
     take(&r, &h.exp, 4);
     take(&r, &h.count, 8);
+    take(&r, &h.binned, 8);
     take(&r, &h.zeros, 8);
     take(&r, &h.nonfinite, 8);
     take(&r, &h.min, 4);

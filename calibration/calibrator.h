@@ -20,7 +20,11 @@ struct octet_calibrator {
   size_t *slots; /* open-addressing index into entries */
   size_t cap_slots;
   octet_error last_error;
+  uint64_t batch; /* samples in the batch being observed (0: unknown) */
 };
+
+/* Tells the calibrator how many samples the next observed tensors hold (for sampling). */
+void octet_calibrator_set_batch(octet_calibrator *c, uint64_t batch);
 
 octet_calib_entry *octet_calibrator_find(const octet_calibrator *c, const char *name);
 octet_status octet_calibrator_entry(octet_calibrator *c, const char *name, octet_calib_entry **out,

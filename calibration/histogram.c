@@ -65,7 +65,7 @@ static void widen(octet_hist *h, int32_t new_exp) {
  * zeros (often most of a ReLU output) skip them. */
 #define HIST_BLOCK 256
 
-void octet_hist_add(octet_hist *h, const float *x, size_t n) {
+void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stride) {
   float lo = INFINITY, hi = -INFINITY;
   size_t nonfinite = 0, zeros = 0; /* counted in blocks so the inner counters stay 32-bit */
   for (size_t at = 0; at < n;) {
@@ -128,11 +128,22 @@ void octet_hist_add(octet_hist *h, const float *x, size_t n) {
     if (h->exp == OCTET_HIST_EMPTY_EXP || e > h->exp) widen(h, e);
   }
   int32_t B = (int32_t)h->half_bins;
+  double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
+  if (stride > 1) {
+    /* Sampled: few values, plain loop; zeros land in bin B through the index formula. */
+    for (size_t i = 0; i < n; i += stride) {
+      float v = x[i];
+      if (!(fabsf(v) <= FLT_MAX)) continue;
+      h->bins[v == 0.0f ? B : (int32_t)((double)v * inv_w + (double)B)]++;
+      h->binned++;
+    }
+    return;
+  }
+  h->binned += finite;
   h->bins[B] += zeros;
   if (finite == zeros) return;
   /* 1/w = B / 2^exp is a power of two, so v * inv_w is exact (|v * inv_w| < B): the bin index
    * is the floor of an exact product, as the histogram's definition wants. */
-  double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
   int32_t idx[HIST_BLOCK];
   for (size_t at = 0; at < n; at += HIST_BLOCK) {
     size_t m = n - at < HIST_BLOCK ? n - at : HIST_BLOCK;
@@ -155,6 +166,8 @@ void octet_hist_add(octet_hist *h, const float *x, size_t n) {
   }
   memset(h->bins + 2 * B, 0, 8 * sizeof *h->bins);
 }
+
+void octet_hist_add(octet_hist *h, const float *x, size_t n) { octet_hist_add_sampled(h, x, n, 1); }
 
 octet_status octet_hist_merge(octet_hist *dst, const octet_hist *src, octet_error *err) {
   if (dst->half_bins != src->half_bins)
@@ -184,13 +197,14 @@ octet_status octet_hist_merge(octet_hist *dst, const octet_hist *src, octet_erro
     dst->max = src->max > dst->max ? src->max : dst->max;
   }
   dst->count += src->count;
+  dst->binned += src->binned;
   dst->zeros += src->zeros;
   dst->nonfinite += src->nonfinite;
   return OCTET_OK;
 }
 
 bool octet_hist_equal(const octet_hist *a, const octet_hist *b) {
-  if (a->half_bins != b->half_bins || a->exp != b->exp || a->count != b->count ||
+  if (a->half_bins != b->half_bins || a->exp != b->exp || a->count != b->count || a->binned != b->binned ||
       a->zeros != b->zeros || a->nonfinite != b->nonfinite)
     return false;
   if (memcmp(&a->min, &b->min, sizeof a->min) || memcmp(&a->max, &b->max, sizeof a->max))
@@ -208,10 +222,10 @@ double octet_hist_edge(const octet_hist *h, size_t i) {
 }
 
 double octet_hist_quantile(const octet_hist *h, double q) {
-  if (h->count == 0) return 0.0;
+  if (h->count == 0 || h->binned == 0) return 0.0;
   if (q <= 0.0) return h->min;
   if (q >= 1.0) return h->max;
-  double target = q * (double)h->count, cum = 0.0;
+  double target = q * (double)h->binned, cum = 0.0;
   size_t nb = 2 * (size_t)h->half_bins;
   for (size_t i = 0; i < nb; i++) {
     double c = (double)h->bins[i];

@@ -249,7 +249,7 @@ octet_status octet_range_choose(const octet_hist *h, const octet_range_options *
       double w;
       octet_status st = folded(h, 0, &abs, &n, &w, err);
       if (st) return st;
-      double target = q * (double)h->count, cum = 0.0, t = fmax(-mn, mx);
+      double target = q * (double)h->binned, cum = 0.0, t = fmax(-mn, mx);
       for (size_t k = 0; k < n; k++) {
         double c = (double)abs[k];
         if (c > 0 && cum + c >= target) {

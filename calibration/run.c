@@ -30,6 +30,7 @@ octet_status octet_calibrate(octet_calibrator *cal, octet_session *sess, const o
   octet_status st = OCTET_OK;
   for (uint64_t at = first; at < last && !st;) {
     uint64_t n = last - at < step ? last - at : step;
+    octet_calibrator_set_batch(cal, n);
     memset(inputs, 0, sizeof inputs);
     for (size_t k = 0; k < n_in && !st; k++) {
       int32_t dt = types[k].dtype ? types[k].dtype : OCTET_DTYPE_FLOAT;
@@ -42,6 +43,7 @@ octet_status octet_calibrate(octet_calibrator *cal, octet_session *sess, const o
     }
     for (size_t k = 0; k < n_in; k++) octet_tensor_free(&inputs[k]);
     if (st) break;
+    octet_calibrator_set_batch(cal, 0);
     octet_calibrator_add_samples(cal, n);
     at += n;
     if (progress) progress(progress_ctx, at - first, last - first);
