@@ -67,46 +67,53 @@ static void widen(octet_hist *h, int32_t new_exp) {
 
 void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stride) {
   float lo = INFINITY, hi = -INFINITY;
-  size_t nonfinite = 0, zeros = 0; /* counted in blocks so the inner counters stay 32-bit */
-  for (size_t at = 0; at < n;) {
-    size_t m = n - at < ((size_t)1 << 30) ? n - at : ((size_t)1 << 30);
-    uint32_t nf = 0, z = 0;
-    for (size_t i = at; i < at + m; i++) {
-      nf += !(fabsf(x[i]) <= FLT_MAX);
-      z += x[i] == 0.0f;
-    }
-    nonfinite += nf;
-    zeros += z;
-    at += m;
-  }
-  if (nonfinite == 0) {
-    size_t i = 0;
+  size_t nonfinite = 0, zeros = 0, i = 0;
 #ifdef __SSE2__
-    /* All finite: minps/maxps are exact, and GCC will not vectorize a float min reduction
-     * without -ffinite-math-only (which would fold the checks above away). */
-    __m128 vlo = _mm_set1_ps(INFINITY), vhi = _mm_set1_ps(-INFINITY);
-    for (; i + 4 <= n; i += 4) {
+  /* One pass (activations are often bigger than the caches): extremes, zeros and non-finite
+   * values together. A NaN poisons minps/maxps, so any non-finite value sends us to the
+   * careful loop below. */
+  {
+    __m128 vlo = _mm_set1_ps(INFINITY), vhi = _mm_set1_ps(-INFINITY), zero = _mm_setzero_ps();
+    __m128 maxf = _mm_set1_ps(FLT_MAX), absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    __m128i vz = _mm_setzero_si128(), vnf = _mm_setzero_si128();
+    for (; i + 4 <= n && i < ((size_t)1 << 31); i += 4) {
       __m128 v = _mm_loadu_ps(x + i);
       vlo = _mm_min_ps(vlo, v);
       vhi = _mm_max_ps(vhi, v);
+      vz = _mm_sub_epi32(vz, _mm_castps_si128(_mm_cmpeq_ps(v, zero)));
+      vnf = _mm_sub_epi32(vnf, _mm_castps_si128(_mm_cmpnle_ps(_mm_and_ps(v, absmask), maxf)));
     }
+    uint32_t z4[4], n4[4];
     float l4[4], h4[4];
+    _mm_storeu_si128((__m128i *)z4, vz);
+    _mm_storeu_si128((__m128i *)n4, vnf);
     _mm_storeu_ps(l4, vlo);
     _mm_storeu_ps(h4, vhi);
     for (int k = 0; k < 4; k++) {
+      zeros += z4[k];
+      nonfinite += n4[k];
       lo = l4[k] < lo ? l4[k] : lo;
       hi = h4[k] > hi ? h4[k] : hi;
     }
+  }
 #endif
-    for (; i < n; i++) {
-      lo = x[i] < lo ? x[i] : lo;
-      hi = x[i] > hi ? x[i] : hi;
+  for (; i < n; i++) {
+    float v = x[i];
+    bool fin = fabsf(v) <= FLT_MAX;
+    nonfinite += !fin;
+    zeros += v == 0.0f;
+    if (fin) {
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
     }
-  } else {
-    for (size_t i = 0; i < n; i++) {
-      if (!(fabsf(x[i]) <= FLT_MAX)) continue;
-      lo = x[i] < lo ? x[i] : lo;
-      hi = x[i] > hi ? x[i] : hi;
+  }
+  if (nonfinite) { /* extremes of the finite values only */
+    lo = INFINITY;
+    hi = -INFINITY;
+    for (size_t k = 0; k < n; k++) {
+      if (!(fabsf(x[k]) <= FLT_MAX)) continue;
+      lo = x[k] < lo ? x[k] : lo;
+      hi = x[k] > hi ? x[k] : hi;
     }
   }
   size_t finite = n - nonfinite;
