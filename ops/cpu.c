@@ -44,6 +44,18 @@ static uint32_t detect(void) {
   if (a1 & (1u << 4)) f |= OCTET_CPU_AVXVNNI;
   return f;
 }
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+
+static uint32_t detect(void) {
+  /* Bit numbers from the kernel's uapi asm/hwcap.h (stable ABI). */
+  unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+  uint32_t f = 0;
+  if (hw & (1ul << 1)) f |= OCTET_CPU_NEON;     /* HWCAP_ASIMD */
+  if (hw & (1ul << 20)) f |= OCTET_CPU_ASIMDDP; /* HWCAP_ASIMDDP */
+  if (hw2 & (1ul << 13)) f |= OCTET_CPU_I8MM;   /* HWCAP2_I8MM */
+  return f;
+}
 #else
 static uint32_t detect(void) { return 0; }
 #endif
@@ -75,6 +87,9 @@ static uint32_t mask_from_env(void) {
     {"avx2", OCTET_CPU_SSE2 | OCTET_CPU_SSSE3 | OCTET_CPU_SSE41 | OCTET_CPU_F16C | OCTET_CPU_LEVEL_AVX2},
     {"avx512", OCTET_CPU_SSE2 | OCTET_CPU_SSSE3 | OCTET_CPU_SSE41 | OCTET_CPU_F16C | OCTET_CPU_LEVEL_AVX512},
     {"avx512vnni", ~0u},
+    {"neon", OCTET_CPU_NEON},
+    {"dotprod", OCTET_CPU_NEON | OCTET_CPU_ASIMDDP},
+    {"i8mm", ~0u},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(s, names[i].name)) return names[i].mask;
@@ -107,5 +122,8 @@ const char *octet_cpu_isa_name(void) {
   if ((f & OCTET_CPU_LEVEL_AVX512) == OCTET_CPU_LEVEL_AVX512) return "avx512";
   if ((f & OCTET_CPU_LEVEL_AVX2) == OCTET_CPU_LEVEL_AVX2) return "avx2";
   if (f & OCTET_CPU_SSE2) return "sse2";
+  if (f & OCTET_CPU_I8MM) return "i8mm";
+  if (f & OCTET_CPU_ASIMDDP) return "dotprod";
+  if (f & OCTET_CPU_NEON) return "neon";
   return "scalar";
 }

@@ -19,6 +19,11 @@ enum {
   OCTET_CPU_AVX512VL = 1u << 10,
   OCTET_CPU_AVX512VNNI = 1u << 11,
   OCTET_CPU_AVXVNNI = 1u << 12,
+  /* aarch64 (getauxval): Advanced SIMD, the dot product (sdot/udot), the int8 matrix multiply
+   * (smmla/usmmla). */
+  OCTET_CPU_NEON = 1u << 13,
+  OCTET_CPU_ASIMDDP = 1u << 14,
+  OCTET_CPU_I8MM = 1u << 15,
 };
 
 /* Feature sets the kernels ask for. */
@@ -32,7 +37,8 @@ uint32_t octet_cpu_detected(void);
 
 /* What kernels may use: detected & mask. The mask starts from OCTET_CPU_MASK, which is either
  * a number (e.g. 0x7f) or an ISA name: "scalar"/"none", "sse2", "avx2", "avx512",
- * "avx512vnni" (each allows that level and below). Unset or unparsable: everything. */
+ * "avx512vnni" (each allows that level and below); on aarch64 "neon", "dotprod", "i8mm".
+ * Unset or unparsable: everything. */
 uint32_t octet_cpu_features(void);
 
 /* True when every bit of `need` is in octet_cpu_features(). */

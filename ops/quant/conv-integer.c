@@ -4,6 +4,7 @@
  * epilogue writing NCHW. */
 #include <stdio.h>
 
+#include "ops/quant/qgemm-dispatch.h"
 #include "ops/quant/qgemm.h"
 #include "ops/quant/quant-util.h"
 
@@ -22,6 +23,12 @@ typedef struct conv_state {
   bool prepacked;
   void *pack_mem;
   octet_qgemm_packed *packed; /* one per group */
+  /* The fast path (qgemm-dispatch.h), chosen at create; NULL runs the reference core. */
+  const octet_qgemm_ukernel *uk;
+  bool fast_packed;           /* fw holds every group's weights as A panels */
+  octet_qgemm_panels *fw;     /* one per group */
+  int16_t *dww;               /* depthwise: per channel kh x (kw rounded up to even), w - zw */
+  size_t dw_kh, dw_kw;
 } conv_state;
 
 typedef struct conv_geom {
@@ -78,6 +85,86 @@ static octet_status conv_geom_of(const conv_state *s, const octet_tensor *x, con
     g->P *= (size_t)o;
     g->in_sp *= (size_t)g->in[i];
   }
+  return OCTET_OK;
+}
+
+/* ---- the fast path ---- */
+
+/* 2-D view of the geometry for qgemm-dispatch.h (1-D convolutions are one row high); a
+ * pointwise convolution with stride 1 and no padding is one long row. */
+static bool conv_fast_geom(const conv_geom *g, octet_qconv_geom *f) {
+  memset(f, 0, sizeof *f);
+  if (g->S != 1 && g->S != 2) return false;
+  size_t o = g->S - 1;
+  f->cg = g->Cg;
+  f->ih = g->S == 2 ? (size_t)g->in[0] : 1, f->iw = (size_t)g->in[o];
+  f->kh = g->S == 2 ? (size_t)g->k[0] : 1, f->kw = (size_t)g->k[o];
+  f->sh = g->S == 2 ? (size_t)g->s[0] : 1, f->sw = (size_t)g->s[o];
+  f->dh = g->S == 2 ? (size_t)g->d[0] : 1, f->dw = (size_t)g->d[o];
+  f->pt = g->S == 2 ? (size_t)g->pb[0] : 0, f->pl = (size_t)g->pb[o];
+  f->oh = g->S == 2 ? (size_t)g->out[0] : 1, f->ow = (size_t)g->out[o];
+  if (f->kh == 1 && f->kw == 1 && f->sh == 1 && f->sw == 1 && f->pt == 0 && f->pl == 0 &&
+      f->oh == f->ih && f->ow == f->iw)
+    f->iw = f->ow = f->ih * f->iw, f->ih = f->oh = 1;
+  /* rows/columns past the input that the last output reads (right and bottom padding) */
+  size_t need_h = (f->oh - 1) * f->sh + (f->kh - 1) * f->dh + 1;
+  size_t need_w = (f->ow - 1) * f->sw + (f->kw - 1) * f->dw + 1;
+  f->pb = need_h > f->ih + f->pt ? need_h - f->ih - f->pt : 0;
+  f->pr = need_w > f->iw + f->pl ? need_w - f->iw - f->pl : 0;
+  return f->oh && f->ow && octet_qconv_layout(f);
+}
+
+/* Depthwise (one input and one output channel per group, 2-D, stride 1 or 2, no dilation):
+ * the dedicated kernel, when its weights were packed at create. */
+static bool conv_is_dw(const conv_state *s, const conv_geom *g) {
+  return s->dww && s->qlinear && g->S == 2 && g->Cg == 1 && g->Mg == 1 && g->s[0] == g->s[1] &&
+         (g->s[0] == 1 || g->s[0] == 2) && g->d[0] == 1 && g->d[1] == 1 &&
+         (size_t)g->k[0] == s->dw_kh && (size_t)g->k[1] == s->dw_kw;
+}
+
+static octet_status conv_pack_fast(conv_state *s, const octet_tensor *w, const octet_tensor *wzp,
+                                   const octet_kernel_info *info, octet_error *err) {
+  size_t M = (size_t)w->dims[0], G = (size_t)s->group, nz = wzp ? octet_tensor_numel(wzp) : 0;
+  if (M % G || (wzp && nz != 1 && nz != M)) return OCTET_OK; /* run reports the error */
+  size_t Mg = M / G;
+  octet_qconv_geom f = {.cg = (size_t)w->dims[1], .kh = w->rank == 4 ? (size_t)w->dims[2] : 1,
+                        .kw = (size_t)w->dims[w->rank - 1], .ih = 1, .iw = 1, .sh = 1, .sw = 1,
+                        .dh = 1, .dw = 1, .oh = 1, .ow = 1};
+  bool strided_ok = true, dil1 = true;
+  for (size_t i = 0; i < s->n_strides; i++) strided_ok &= s->strides[i] == s->strides[0] &&
+                                                        (s->strides[0] == 1 || s->strides[0] == 2);
+  for (size_t i = 0; i < s->n_dil; i++) dil1 &= s->dil[i] == 1;
+  size_t kw2 = f.kw + (f.kw & 1);
+  if (s->qlinear && s->uk->dwconv && w->rank == 4 && f.cg == 1 && Mg == 1 && strided_ok && dil1 &&
+      f.kh * kw2 / 2 <= OCTET_QDW_MAX_PAIRS) {
+    s->dww = octet_calloc(M * f.kh * kw2, sizeof(int16_t));
+    if (!s->dww) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "node '%s': out of memory packing W", info->node_name);
+    for (size_t m = 0; m < M; m++) {
+      int32_t z = wzp ? octet_q8_load(wzp->data, nz > 1 ? m : 0, wzp->dtype) : 0;
+      for (size_t ky = 0; ky < f.kh; ky++)
+        for (size_t kx = 0; kx < f.kw; kx++)
+          s->dww[(m * f.kh + ky) * kw2 + kx] =
+              (int16_t)(octet_q8_load(w->data, (m * f.kh + ky) * f.kw + kx, w->dtype) - z);
+    }
+    s->dw_kh = f.kh, s->dw_kw = f.kw;
+    return OCTET_OK;
+  }
+  size_t one, total;
+  if (!octet_qconv_layout(&f) || !octet_qconv_weights_size(&f, Mg, s->uk->mr, &one) ||
+      !octet_mul_size((one + 63) & ~(size_t)63, G, &total))
+    return octet_fail(err, OCTET_STATUS_INVALID_MODEL, "node '%s': W is too large", info->node_name);
+  size_t stride = (one + 63) & ~(size_t)63;
+  s->pack_mem = octet_malloc(total ? total : 1);
+  s->fw = octet_calloc(G, sizeof *s->fw);
+  if (!s->pack_mem || !s->fw)
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "node '%s': out of memory packing W", info->node_name);
+  size_t kg = f.cg * f.kh * f.kw;
+  for (size_t g = 0; g < G; g++)
+    octet_qconv_weights_pack(&s->fw[g], (char *)s->pack_mem + g * stride, &f, Mg, s->uk->mr,
+                             (const uint8_t *)w->data + g * Mg * kg, w->dtype == OCTET_DTYPE_INT8,
+                             wzp ? (const uint8_t *)wzp->data + (nz > 1 ? g * Mg : 0) : NULL,
+                             wzp ? wzp->dtype : 0, nz > 1 ? Mg : nz);
+  s->fast_packed = true;
   return OCTET_OK;
 }
 
@@ -145,7 +232,10 @@ static octet_status conv_create(const octet_kernel_info *info, bool qlinear, int
   const octet_tensor *w = info->constant_inputs ? info->constant_inputs[s->i_w] : NULL;
   bool has_wzp = s->i_wzp < info->n_inputs && info->input_dtypes[s->i_wzp];
   const octet_tensor *wzp = has_wzp && info->constant_inputs ? info->constant_inputs[s->i_wzp] : NULL;
-  if (w && w->rank >= 3 && (!has_wzp || wzp)) {
+  s->uk = octet_qgemm_select();
+  if (s->uk && w && (w->rank == 3 || w->rank == 4) && (!has_wzp || wzp)) {
+    if ((st = conv_pack_fast(s, w, wzp, info, err))) goto fail;
+  } else if (w && w->rank >= 3 && (!has_wzp || wzp)) {
     size_t M = (size_t)w->dims[0], G = (size_t)s->group, Kg = 1;
     for (int32_t i = 1; i < w->rank; i++) Kg *= (size_t)w->dims[i];
     size_t nz = wzp ? octet_tensor_numel(wzp) : 0, one, total;
@@ -171,6 +261,8 @@ static octet_status conv_create(const octet_kernel_info *info, bool qlinear, int
 fail:
   octet_free(s->pack_mem);
   octet_free(s->packed);
+  octet_free(s->fw);
+  octet_free(s->dww);
   octet_free(s);
   return st;
 }
@@ -180,6 +272,8 @@ void octet_k_qconv_destroy(void *state) {
   if (!s) return;
   octet_free(s->pack_mem);
   octet_free(s->packed);
+  octet_free(s->fw);
+  octet_free(s->dww);
   octet_free(s);
 }
 
@@ -187,18 +281,40 @@ OCTET_K_CREATE(octet_k_conv_integer_create) { return conv_create(info, false, ou
 OCTET_K_CREATE(octet_k_qlinear_conv_create) { return conv_create(info, true, out_dtypes, state, err); }
 
 typedef struct conv_ws {
-  size_t col, acc, pack, scales, total;
+  size_t col, acc, pack, scales, planes, koff, total;
+  int path; /* 0 reference, 1 fast GEMM on channel-pair planes, 2 depthwise */
+  octet_qconv_geom f;
+  size_t dw_pw, dw_plane; /* depthwise plane row width and elements per channel */
 } conv_ws;
 
 static bool conv_ws_layout(const conv_state *s, const conv_geom *g, conv_ws *w) {
-  size_t col, acc, pack = 0, total = 0;
-  if (!octet_mul_size(g->P, g->Kg, &col) || !octet_mul_size(g->P, g->Mg, &acc) ||
-      !octet_mul_size(acc, 4, &acc))
-    return false;
-  if (!s->prepacked && !octet_qgemm_packed_size(g->Kg, g->Mg, &pack)) return false;
-  size_t sizes[4] = {col, acc, pack, g->M * sizeof(float)};
-  size_t *offs[4] = {&w->col, &w->acc, &w->pack, &w->scales};
-  for (int i = 0; i < 4; i++) {
+  size_t col = 0, acc = 0, pack = 0, planes = 0, koff = 0, total = 0;
+  memset(w, 0, sizeof *w);
+  if (s->uk && conv_fast_geom(g, &w->f)) {
+    const octet_qconv_geom *f = &w->f;
+    if (conv_is_dw(s, g)) {
+      w->path = 2;
+      w->dw_pw = octet_qdw_plane_width(f->iw, f->pl, f->pr);
+      if (!octet_mul_size(f->rows, w->dw_pw, &w->dw_plane) ||
+          !octet_mul_size(w->dw_plane, g->C * sizeof(int16_t), &planes))
+        return false;
+    } else if (!s->dww) {
+      w->path = 1;
+      if (!octet_mul_size(f->plane_elems, sizeof(int16_t), &planes) ||
+          !octet_mul_size(f->k2, sizeof(int32_t), &koff) ||
+          (!s->fast_packed && !octet_qconv_weights_size(f, g->Mg, s->uk->mr, &pack)))
+        return false;
+    }
+  }
+  if (!w->path) {
+    if (!octet_mul_size(g->P, g->Kg, &col) || !octet_mul_size(g->P, g->Mg, &acc) ||
+        !octet_mul_size(acc, 4, &acc))
+      return false;
+    if (!s->prepacked && !octet_qgemm_packed_size(g->Kg, g->Mg, &pack)) return false;
+  }
+  size_t sizes[6] = {col, acc, pack, g->M * sizeof(float), planes, koff};
+  size_t *offs[6] = {&w->col, &w->acc, &w->pack, &w->scales, &w->planes, &w->koff};
+  for (int i = 0; i < 6; i++) {
     *offs[i] = total;
     if (!octet_add_size(total, (sizes[i] + 63) & ~(size_t)63, &total)) return false;
   }
@@ -283,6 +399,113 @@ static void conv_rows(void *arg, size_t p0, size_t p1) {
   }
 }
 
+/* One (image, group) of the fast paths. */
+typedef struct conv_fast_task {
+  const conv_state *s;
+  const conv_geom *g;
+  const conv_ws *L;
+  const uint8_t *xc; /* this image's (and group's) input channels */
+  bool x_signed;
+  int32_t zx;
+  int16_t *planes;
+  octet_qconv_args args;
+  octet_qgemm_epi ep;
+  /* depthwise */
+  const int32_t *bias;
+  const float *scales;
+  bool per_ch;
+  int32_t zy;
+  char *y;
+} conv_fast_task;
+
+static void conv_fast_planes(void *arg, size_t cp0, size_t cp1) {
+  const conv_fast_task *t = arg;
+  octet_qconv_planes(&t->L->f, t->planes, t->xc, t->x_signed, t->zx, cp0, cp1);
+}
+
+/* Tiles of 16 (nr) output pixels along a row, each against every output channel of the group. */
+static void conv_fast_tiles(void *arg, size_t t0, size_t t1) {
+  const conv_fast_task *t = arg;
+  const octet_qconv_geom *f = &t->L->f;
+  size_t nr = t->s->uk->nr, ntx = (f->ow + nr - 1) / nr;
+  for (size_t i = t0; i < t1; i++) {
+    size_t oy = i / ntx, ox0 = (i % ntx) * nr, ox1 = ox0 + nr < f->ow ? ox0 + nr : f->ow;
+    t->s->uk->conv(&t->args, oy, ox0, ox1, 0, t->g->Mg);
+  }
+}
+
+/* Channels [c0, c1) of one image: each builds its own padded plane, then runs the kernel. */
+static void conv_fast_dw(void *arg, size_t c0, size_t c1) {
+  const conv_fast_task *t = arg;
+  const octet_qconv_geom *f = &t->L->f;
+  const conv_geom *g = t->g;
+  size_t kw2 = f->kw + (f->kw & 1);
+  for (size_t c = c0; c < c1; c++) {
+    int16_t *plane = t->planes + c * t->L->dw_plane;
+    octet_qdw_plane(plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt,
+                    f->pb, f->pl);
+    octet_qdw_args a = {plane, t->L->dw_pw, f->kh, f->kw, f->sh, f->oh, f->ow,
+                        t->s->dww + c * f->kh * kw2, t->bias ? t->bias[c] : 0,
+                        t->scales[t->per_ch ? c : 0], t->zy, t->s->y_dt, t->y + c * g->P};
+    t->s->uk->dwconv(&a);
+  }
+}
+
+static void conv_fast_run(const conv_state *s, const conv_geom *g, const conv_ws *L, char *wsb,
+                          const octet_tensor *x, const octet_tensor *w, const octet_tensor *wzp,
+                          const octet_tensor *bias, const float *scales, bool per_ch, int32_t zx,
+                          int32_t zy, void *y, const octet_host *host) {
+  size_t ysz = octet_dtype_size(s->y_dt), nwz = wzp ? octet_tensor_numel(wzp) : 0;
+  const octet_qconv_geom *f = &L->f;
+  conv_fast_task t = {.s = s, .g = g, .L = L, .x_signed = x->dtype == OCTET_DTYPE_INT8, .zx = zx,
+                      .planes = (int16_t *)(wsb + L->planes)};
+  if (L->path == 2) {
+    t.bias = bias ? bias->data : NULL, t.scales = scales, t.per_ch = per_ch, t.zy = zy;
+    for (size_t n = 0; n < g->N; n++) {
+      t.xc = (const uint8_t *)x->data + n * g->C * g->in_sp;
+      t.y = (char *)y + n * g->M * g->P;
+      octet_parallel_for(host, g->C, conv_fast_dw, &t);
+    }
+    return;
+  }
+  int32_t *koff = (int32_t *)(wsb + L->koff);
+  octet_qconv_offsets(f, koff);
+  size_t ntiles = f->oh * ((f->ow + s->uk->nr - 1) / s->uk->nr);
+  for (size_t n = 0; n < g->N; n++) {
+    for (size_t gi = 0; gi < g->G; gi++) {
+      octet_qgemm_panels wp;
+      if (s->fast_packed) {
+        wp = s->fw[gi];
+      } else {
+        octet_qconv_weights_pack(&wp, wsb + L->pack, f, g->Mg, s->uk->mr,
+                                 (const uint8_t *)w->data + gi * g->Mg * g->Kg, w->dtype == OCTET_DTYPE_INT8,
+                                 wzp ? (const uint8_t *)wzp->data + (nwz > 1 ? gi * g->Mg : 0) : NULL,
+                                 wzp ? wzp->dtype : 0, nwz > 1 ? g->Mg : nwz);
+      }
+      t.xc = (const uint8_t *)x->data + (n * g->C + gi * g->Cg) * g->in_sp;
+      octet_qgemm_epi *ep = &t.ep;
+      memset(ep, 0, sizeof *ep);
+      ep->out = (char *)y + ((n * g->M + gi * g->Mg) * g->P) * ysz;
+      ep->ldo = g->P;
+      if (s->qlinear) {
+        ep->kind = OCTET_QEPI_Q8;
+        ep->bias = bias ? (const int32_t *)bias->data + gi * g->Mg : NULL;
+        ep->bias_rs = 1;
+        ep->scale = per_ch ? scales + gi * g->Mg : scales;
+        ep->scale_rs = per_ch;
+        ep->zp = zy;
+        ep->out_dtype = s->y_dt;
+      } else {
+        ep->kind = OCTET_QEPI_I32;
+      }
+      t.args = (octet_qconv_args){&wp, t.planes, koff, f->sh * f->row_stride, f->ow, ep};
+      /* Planes split by channel pair, tiles by output pixel: any split gives the same result. */
+      octet_parallel_for(host, f->cpairs, conv_fast_planes, &t);
+      octet_parallel_for(host, ntiles, conv_fast_tiles, &t);
+    }
+  }
+}
+
 OCTET_K_RUN(octet_k_qconv_run) {
   conv_state *s = state;
   const octet_tensor *x = in[s->i_x], *w = in[s->i_w];
@@ -327,6 +550,10 @@ OCTET_K_RUN(octet_k_qconv_run) {
   bool x_signed = x->dtype == OCTET_DTYPE_INT8;
   size_t ysz = octet_dtype_size(s->y_dt);
 
+  if (L.path) {
+    conv_fast_run(s, &g, &L, wsb, x, w, wzp, bias, scales, per_ch, zx, zy, out[0].data, host);
+    return OCTET_OK;
+  }
   for (size_t n = 0; n < g.N; n++) {
     for (size_t gi = 0; gi < g.G; gi++) {
       const uint8_t *xc = (const uint8_t *)x->data + (n * g.C + gi * g.Cg) * g.in_sp;

@@ -1,6 +1,7 @@
 /* matmul-integer.c — every int8 matrix product that is not a convolution: MatMulInteger,
  * QLinearMatMul, and com.microsoft's QGemm, MatMulIntegerToFloat, DynamicQuantizeMatMul.
  * All run the qgemm core (B packed at create when constant) and differ only in the epilogue. */
+#include "ops/quant/qgemm-dispatch.h"
 #include "ops/quant/qgemm.h"
 #include "ops/quant/quant-util.h"
 
@@ -17,6 +18,9 @@ typedef struct mm_state {
   bool prepacked;
   octet_qgemm_packed packed;
   void *pack_mem;
+  /* The fast path (qgemm-dispatch.h), chosen at create; NULL runs the reference core. */
+  const octet_qgemm_ukernel *uk;
+  octet_qgemm_panels fb;
 } mm_state;
 
 /* Shapes of one call: out = batch x M x N; per batch, where A's and B's matrices start. */
@@ -202,6 +206,7 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
   }
   out_dtypes[0] = s->y_dt;
 
+  s->uk = octet_qgemm_select();
   /* Constant 2-D B (and its zero point): pack now, once. */
   const octet_tensor *b = info->constant_inputs ? info->constant_inputs[s->i_b] : NULL;
   bool zp_known = s->i_bzp >= info->n_inputs || !info->input_dtypes[s->i_bzp] ||
@@ -211,7 +216,7 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
     size_t K = (size_t)b->dims[s->trans_b ? 1 : 0], N = (size_t)b->dims[s->trans_b ? 0 : 1];
     size_t nzb = zb ? octet_tensor_numel(zb) : 0, bytes;
     if (!zb || nzb == 1 || nzb == N) {
-      if (!octet_qgemm_packed_size(K, N, &bytes)) {
+      if (s->uk ? !octet_qgemm_panels_size(N, K, s->uk->nr, &bytes) : !octet_qgemm_packed_size(K, N, &bytes)) {
         st = octet_fail(err, OCTET_STATUS_INVALID_MODEL, "node '%s': B is too large", info->node_name);
         goto fail;
       }
@@ -221,9 +226,14 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
                         info->node_name);
         goto fail;
       }
-      octet_qgemm_pack(&s->packed, s->pack_mem, K, N, b->data, b->dtype == OCTET_DTYPE_INT8,
-                       s->trans_b ? 1 : N, s->trans_b ? K : 1, zb ? zb->data : NULL,
-                       zb && zb->dtype == OCTET_DTYPE_INT8, nzb);
+      if (s->uk)
+        octet_qgemm_panels_pack(&s->fb, s->pack_mem, N, K, s->uk->nr, b->data, b->dtype == OCTET_DTYPE_INT8,
+                         s->trans_b ? K : 1, s->trans_b ? 1 : N, zb ? zb->data : NULL,
+                         zb ? zb->dtype : 0, nzb, 0, N);
+      else
+        octet_qgemm_pack(&s->packed, s->pack_mem, K, N, b->data, b->dtype == OCTET_DTYPE_INT8,
+                         s->trans_b ? 1 : N, s->trans_b ? K : 1, zb ? zb->data : NULL,
+                         zb && zb->dtype == OCTET_DTYPE_INT8, nzb);
       s->prepacked = true;
     }
   }
@@ -251,19 +261,28 @@ OCTET_K_CREATE(octet_k_qgemm_create) { return mm_create(info, OP_QGEMM, out_dtyp
 /* ---- infer ---- */
 
 typedef struct mm_ws {
-  size_t acc, pack, aq, at, scales, total;
+  size_t acc, pack, aq, at, scales, apack, total;
 } mm_ws;
 
 static octet_status mm_ws_layout(const mm_state *s, const octet_tensor *a, const mm_shape *sh,
                                  mm_ws *w) {
   size_t mn, pack = 0, total = 0;
   memset(w, 0, sizeof *w);
-  if (!octet_mul_size(sh->M, sh->N, &mn) || !octet_mul_size(mn, 4, &mn)) return OCTET_STATUS_INVALID_ARGUMENT;
-  if (!s->prepacked && !octet_qgemm_packed_size(sh->K, sh->N, &pack)) return OCTET_STATUS_INVALID_ARGUMENT;
-  size_t sizes[5] = {mn, pack, s->op == OP_DQMM ? octet_tensor_numel(a) : 0,
-                     s->trans_a ? sh->M * sh->K : 0, sh->N * sh->b_batch * sizeof(float)};
-  size_t *offs[5] = {&w->acc, &w->pack, &w->aq, &w->at, &w->scales};
-  for (int i = 0; i < 5; i++) {
+  size_t apack = 0;
+  if (s->uk) {
+    /* Fast path: packed A panels instead of the int32 accumulator and transposed A. */
+    mn = 0;
+    if (!octet_qgemm_panels_size(sh->M, sh->K, s->uk->mr, &apack) ||
+        (!s->prepacked && !octet_qgemm_panels_size(sh->N, sh->K, s->uk->nr, &pack)))
+      return OCTET_STATUS_INVALID_ARGUMENT;
+  } else {
+    if (!octet_mul_size(sh->M, sh->N, &mn) || !octet_mul_size(mn, 4, &mn)) return OCTET_STATUS_INVALID_ARGUMENT;
+    if (!s->prepacked && !octet_qgemm_packed_size(sh->K, sh->N, &pack)) return OCTET_STATUS_INVALID_ARGUMENT;
+  }
+  size_t sizes[6] = {mn, pack, s->op == OP_DQMM ? octet_tensor_numel(a) : 0,
+                     s->trans_a && !s->uk ? sh->M * sh->K : 0, sh->N * sh->b_batch * sizeof(float), apack};
+  size_t *offs[6] = {&w->acc, &w->pack, &w->aq, &w->at, &w->scales, &w->apack};
+  for (int i = 0; i < 6; i++) {
     *offs[i] = total;
     if (!octet_add_size(total, (sizes[i] + 63) & ~(size_t)63, &total)) return OCTET_STATUS_INVALID_ARGUMENT;
   }
@@ -352,6 +371,122 @@ static void mm_rows(void *arg, size_t m0, size_t m1) {
   }
 }
 
+/* ---- the fast path: packed panels and a fused epilogue (qgemm-dispatch.h) ---- */
+
+typedef struct mm_fast_args {
+  const mm_state *s;
+  const mm_shape *sh;
+  const mm_ws *w;
+  char *ws;
+  const void *a_data;
+  bool a_signed;
+  const octet_tensor *azp;
+  bool per_row_za;
+  int32_t za;
+  const octet_tensor *bias;
+  bool has_yzp;
+  int32_t yz;
+  const float *scales;
+  bool per_col_scale;
+  const octet_host *host;
+} mm_fast_args;
+
+typedef struct mm_fast_task {
+  const mm_fast_args *f;
+  const uint8_t *a;
+  octet_qgemm_panels ap;
+  const octet_qgemm_panels *bp;
+  octet_qgemm_epi ep;
+} mm_fast_task;
+
+static void mm_fast_pack_a(mm_fast_task *t, size_t r0, size_t r1) {
+  const mm_fast_args *f = t->f;
+  const mm_shape *sh = f->sh;
+  size_t sr = f->s->trans_a ? 1 : sh->K, sk = f->s->trans_a ? sh->M : 1;
+  if (f->per_row_za)
+    octet_qgemm_panels_pack(&t->ap, f->ws + f->w->apack, sh->M, sh->K, f->s->uk->mr, t->a, f->a_signed, sr,
+                     sk, f->azp->data, f->azp->dtype, sh->M, r0, r1);
+  else
+    octet_qgemm_panels_pack(&t->ap, f->ws + f->w->apack, sh->M, sh->K, f->s->uk->mr, t->a, f->a_signed, sr,
+                     sk, &f->za, OCTET_DTYPE_INT32, 1, r0, r1);
+}
+
+/* Row tiles [t0, t1): each task packs the A rows it multiplies, so no packing is shared. */
+static void mm_fast_rows(void *arg, size_t t0, size_t t1) {
+  mm_fast_task *t = arg;
+  size_t mr = t->f->s->uk->mr, M = t->f->sh->M;
+  size_t m0 = t0 * mr, m1 = t1 * mr < M ? t1 * mr : M;
+  mm_fast_task local = *t; /* the panel header is per task; the panel memory is per row */
+  mm_fast_pack_a(&local, m0, m1);
+  t->f->s->uk->compute(&local.ap, t->bp, m0, m1, 0, t->f->sh->N, &t->ep);
+}
+
+/* Column panels [t0, t1) against A packed beforehand (few rows: GEMV-like shapes). */
+static void mm_fast_cols(void *arg, size_t t0, size_t t1) {
+  const mm_fast_task *t = arg;
+  size_t nr = t->f->s->uk->nr, N = t->f->sh->N;
+  t->f->s->uk->compute(&t->ap, t->bp, 0, t->f->sh->M, t0 * nr, t1 * nr < N ? t1 * nr : N, &t->ep);
+}
+
+static void mm_run_fast(const mm_fast_args *f, const octet_tensor *b, const octet_tensor *bzp,
+                        const octet_tensor *bs, void *y) {
+  const mm_state *s = f->s;
+  const mm_shape *sh = f->sh;
+  const octet_qgemm_ukernel *uk = s->uk;
+  size_t a_mat = sh->M * sh->K, b_mat = sh->K * sh->N, y_mat = sh->M * sh->N;
+  size_t ysz = octet_dtype_size(s->y_dt);
+  for (size_t bi = 0; bi < sh->batch; bi++) {
+    size_t ao, bo;
+    mm_batch_offsets(sh, bi, &ao, &bo);
+    mm_fast_task t = {.f = f, .a = (const uint8_t *)f->a_data + ao * a_mat};
+    octet_qgemm_panels bp;
+    if (s->prepacked) {
+      t.bp = &s->fb;
+    } else {
+      size_t zo = col_off(bzp, sh, bo);
+      octet_qgemm_panels_pack(&bp, f->ws + f->w->pack, sh->N, sh->K, uk->nr,
+                       (const uint8_t *)b->data + bo * b_mat, b->dtype == OCTET_DTYPE_INT8, sh->b_sn,
+                       sh->b_sk, bzp ? (const uint8_t *)bzp->data + zo : NULL, bzp ? bzp->dtype : 0,
+                       bzp ? (octet_tensor_numel(bzp) == 1 ? 1 : sh->N) : 0, 0, sh->N);
+      t.bp = &bp;
+    }
+    octet_qgemm_epi *ep = &t.ep;
+    ep->out = (char *)y + bi * y_mat * ysz;
+    ep->ldo = sh->N;
+    ep->scale = f->scales + (f->per_col_scale ? col_off(bs, sh, bo) : 0);
+    ep->scale_cs = f->per_col_scale;
+    ep->zp = f->yz;
+    ep->out_dtype = s->y_dt;
+    const octet_tensor *bias = f->bias;
+    if (s->op == OP_MMI) {
+      ep->kind = OCTET_QEPI_I32;
+    } else if (s->op == OP_QLMM || (s->op == OP_QGEMM && f->has_yzp)) {
+      ep->kind = OCTET_QEPI_Q8;
+    } else {
+      ep->kind = OCTET_QEPI_F32;
+      if (bias && s->op != OP_QGEMM) ep->fbias = bias->data;
+    }
+    if (s->op == OP_QGEMM && bias) {
+      /* C broadcasts as (), (N), (1, N), (M, 1) or (M, N); it joins the int32 accumulator. */
+      size_t n = octet_tensor_numel(bias);
+      ep->bias = bias->data;
+      if (n == 1) ep->bias_rs = 0, ep->bias_cs = 0;
+      else if (bias->rank == 1 || bias->dims[0] == 1) ep->bias_rs = 0, ep->bias_cs = 1;
+      else if (bias->dims[1] == 1) ep->bias_rs = 1, ep->bias_cs = 0;
+      else ep->bias_rs = sh->N, ep->bias_cs = 1;
+    }
+    size_t mtiles = (sh->M + uk->mr - 1) / uk->mr, ntiles = (sh->N + uk->nr - 1) / uk->nr;
+    /* Tiles split across the host's threads over M (or over N when M is one tile); every
+     * output element is computed whole by one tile, so any split gives the same result. */
+    if (mtiles > 1 || ntiles == 1) {
+      octet_parallel_for(f->host, mtiles, mm_fast_rows, &t);
+    } else {
+      mm_fast_pack_a(&t, 0, sh->M);
+      octet_parallel_for(f->host, ntiles, mm_fast_cols, &t);
+    }
+  }
+}
+
 OCTET_K_RUN(octet_k_qmatmul_run) {
   mm_state *s = state;
   const octet_tensor *a = in[s->i_a], *b = in[s->i_b];
@@ -411,7 +546,7 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
     for (size_t i = 0; i < n; i++) aq[i] = (uint8_t)octet_quantize_value(((const float *)a->data)[i], a_scale, z, r);
     a_data = aq, a_signed = false, za = z;
   }
-  if (s->trans_a) {
+  if (s->trans_a && !s->uk) {
     uint8_t *at = (uint8_t *)(ws_bytes + w.at);
     for (size_t m = 0; m < sh.M; m++)
       for (size_t k = 0; k < sh.K; k++) at[m * sh.K + k] = ((const uint8_t *)a->data)[k * sh.M + m];
@@ -436,6 +571,12 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
 
   size_t a_mat = sh.M * sh.K, b_mat = sh.K * sh.N, y_mat = sh.M * sh.N;
   size_t ysz = octet_dtype_size(s->y_dt);
+  if (s->uk) {
+    mm_fast_args fa = {s, &sh, &w, ws_bytes, a_data, a_signed, azp, per_row_za, za, bias,
+                       yzp != NULL, yz, scales, per_col_scale, host};
+    mm_run_fast(&fa, b, bzp, bs, out[0].data);
+    return OCTET_OK;
+  }
   for (size_t bi = 0; bi < sh.batch; bi++) {
     size_t ao, bo;
     mm_batch_offsets(&sh, bi, &ao, &bo);

@@ -1,0 +1,273 @@
+/* qgemm-dispatch.c — packing into int16-pair panels, the portable epilogue, the portable C
+ * variant (the format's own oracle in the kernel tester) and the run-time choice of variant. */
+#include "ops/quant/qgemm-dispatch.h"
+
+#include <string.h>
+
+#include "common/common.h"
+#include "ops/cpu.h"
+#include "ops/quant/qgemm-isa.h"
+#include "ops/quant/qgemm-ukernels.h"
+#include "ops/quant/requant.h"
+
+/* ---- packing ---- */
+
+bool octet_qgemm_panels_size(size_t rows, size_t K, size_t tile, size_t *bytes) {
+  size_t panels = rows / tile + (rows % tile != 0), k2 = K / 2 + (K & 1), n;
+  if (!octet_mul_size(panels, tile, &n) || !octet_mul_size(n, k2, &n) ||
+      !octet_mul_size(n, 2 * sizeof(int16_t), &n) || !octet_add_size(n, 64, &n))
+    return false;
+  *bytes = n;
+  return true;
+}
+
+void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile) {
+  p->rows = rows;
+  p->K = K;
+  p->k2 = K / 2 + (K & 1);
+  p->tile = tile;
+  /* 32-byte alignment for the vector loads (mem carries 64 bytes of slack for it). */
+  p->data = (int16_t *)(((uintptr_t)mem + 31) & ~(uintptr_t)31);
+}
+
+static int32_t zero_point(const void *z, int32_t z_dtype, size_t n_z, size_t r) {
+  if (!z || !n_z) return 0;
+  size_t i = n_z > 1 ? r : 0;
+  if (z_dtype == OCTET_DTYPE_INT32) return ((const int32_t *)z)[i];
+  return z_dtype == OCTET_DTYPE_INT8 ? ((const int8_t *)z)[i] : ((const uint8_t *)z)[i];
+}
+
+void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
+                      const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                      int32_t z_dtype, size_t n_z, size_t r0, size_t r1) {
+  octet_qgemm_panels_init(p, mem, rows, K, tile);
+  size_t k2 = p->k2, rend = r1 == rows ? (rows + tile - 1) / tile * tile : r1;
+  for (size_t r = r0; r < rend; r++) {
+    int16_t *dst = p->data + (r / tile) * tile * k2 * 2 + (r % tile) * 2;
+    if (r >= rows) {
+      for (size_t k = 0; k < k2; k++) dst[k * tile * 2] = dst[k * tile * 2 + 1] = 0;
+      continue;
+    }
+    int32_t zr = zero_point(z, z_dtype, n_z, r);
+    const uint8_t *su = (const uint8_t *)src + r * sr;
+    const int8_t *ss = (const int8_t *)src + r * sr;
+    for (size_t k = 0; k < K; k++) {
+      int32_t v = src_signed ? ss[k * sk] : su[k * sk];
+      dst[(k / 2) * tile * 2 + (k & 1)] = (int16_t)(v - zr);
+    }
+    if (K & 1) dst[(K / 2) * tile * 2 + 1] = 0;
+  }
+}
+
+/* ---- convolution: channel-pair planes ---- */
+
+bool octet_qconv_layout(octet_qconv_geom *g) {
+  size_t wp, rs, ps, prs, pe, k2;
+  g->cpairs = g->cg / 2 + (g->cg & 1);
+  g->rows = g->ih + g->pt + g->pb;
+  if (!octet_add_size(g->iw, g->pl + g->pr, &wp)) return false;
+  g->phase_w = wp / g->sw + 1 + 32; /* tiles run up to 16 pixels past a row's end */
+  if (!octet_mul_size(g->phase_w, 2, &rs) || !octet_mul_size(g->rows, rs, &ps) ||
+      !octet_mul_size(g->sw, ps, &prs) || !octet_mul_size(g->cpairs, prs, &pe) ||
+      !octet_mul_size(g->cpairs, g->kh * g->kw, &k2))
+    return false;
+  g->row_stride = rs, g->phase_stride = ps, g->pair_stride = prs, g->plane_elems = pe, g->k2 = k2;
+  return true;
+}
+
+void octet_qconv_planes(const octet_qconv_geom *g, int16_t *planes, const uint8_t *x, bool x_signed,
+                        int32_t zx, size_t cp0, size_t cp1) {
+  size_t plane = g->ih * g->iw;
+  for (size_t cp = cp0; cp < cp1; cp++) {
+    const uint8_t *x0 = x + 2 * cp * plane;
+    const uint8_t *x1 = 2 * cp + 1 < g->cg ? x0 + plane : NULL;
+    for (size_t q = 0; q < g->sw; q++) {
+      int16_t *ph = planes + cp * g->pair_stride + q * g->phase_stride;
+      /* padded column X = i * sw + q is input column X - pl when inside [pl, pl + iw) */
+      size_t i0 = g->pl > q ? (g->pl - q + g->sw - 1) / g->sw : 0;
+      size_t iend = (g->pl + g->iw - q + g->sw - 1) / g->sw; /* first i with X >= pl + iw */
+      if (g->pl + g->iw <= q) iend = 0;
+      for (size_t y = 0; y < g->rows; y++) {
+        int16_t *d = ph + y * g->row_stride;
+        if (y < g->pt || y - g->pt >= g->ih || iend <= i0) {
+          memset(d, 0, g->row_stride * sizeof *d);
+          continue;
+        }
+        memset(d, 0, i0 * 2 * sizeof *d);
+        const uint8_t *r0 = x0 + (y - g->pt) * g->iw, *r1 = x1 ? x1 + (y - g->pt) * g->iw : NULL;
+        size_t c0 = i0 * g->sw + q - g->pl;
+        if (x_signed) {
+          for (size_t i = i0, c = c0; i < iend; i++, c += g->sw) {
+            d[2 * i] = (int16_t)((int8_t)r0[c] - zx);
+            d[2 * i + 1] = r1 ? (int16_t)((int8_t)r1[c] - zx) : 0;
+          }
+        } else {
+          for (size_t i = i0, c = c0; i < iend; i++, c += g->sw) {
+            d[2 * i] = (int16_t)(r0[c] - zx);
+            d[2 * i + 1] = r1 ? (int16_t)(r1[c] - zx) : 0;
+          }
+        }
+        memset(d + 2 * iend, 0, (g->row_stride - 2 * iend) * sizeof *d);
+      }
+    }
+  }
+}
+
+void octet_qconv_offsets(const octet_qconv_geom *g, int32_t *koff) {
+  size_t kp = 0;
+  for (size_t cp = 0; cp < g->cpairs; cp++)
+    for (size_t ky = 0; ky < g->kh; ky++)
+      for (size_t kx = 0; kx < g->kw; kx++)
+        koff[kp++] = (int32_t)(cp * g->pair_stride + (kx * g->dw % g->sw) * g->phase_stride +
+                               ky * g->dh * g->row_stride + (kx * g->dw / g->sw) * 2);
+}
+
+bool octet_qconv_weights_size(const octet_qconv_geom *g, size_t mg, size_t tile, size_t *bytes) {
+  return octet_qgemm_panels_size(mg, 2 * g->k2, tile, bytes);
+}
+
+void octet_qconv_weights_pack(octet_qgemm_panels *p, void *mem, const octet_qconv_geom *g,
+                              size_t mg, size_t tile, const void *w, bool w_signed, const void *z,
+                              int32_t z_dtype, size_t n_z) {
+  octet_qgemm_panels_init(p, mem, mg, 2 * g->k2, tile);
+  size_t kspat = g->kh * g->kw, kg = g->cg * kspat, rend = (mg + tile - 1) / tile * tile;
+  for (size_t r = 0; r < rend; r++) {
+    int16_t *dst = p->data + (r / tile) * tile * p->k2 * 2 + (r % tile) * 2;
+    int32_t zr = r < mg ? zero_point(z, z_dtype, n_z, r) : 0;
+    const uint8_t *wu = (const uint8_t *)w + r * kg;
+    const int8_t *ws = (const int8_t *)w + r * kg;
+    size_t kp = 0;
+    for (size_t cp = 0; cp < g->cpairs; cp++)
+      for (size_t kk = 0; kk < kspat; kk++, kp++)
+        for (size_t h = 0; h < 2; h++) {
+          size_t c = 2 * cp + h;
+          int32_t v = 0;
+          if (r < mg && c < g->cg) v = (w_signed ? ws[c * kspat + kk] : wu[c * kspat + kk]) - zr;
+          dst[kp * tile * 2 + h] = (int16_t)v;
+        }
+  }
+}
+
+/* ---- epilogue ---- */
+
+void octet_qgemm_epi_scalar(const octet_qgemm_epi *ep, size_t m, size_t n, int32_t acc) {
+  if (ep->bias) acc = (int32_t)((uint32_t)acc + (uint32_t)ep->bias[m * ep->bias_rs + n * ep->bias_cs]);
+  size_t o = m * ep->ldo + n;
+  switch (ep->kind) {
+  case OCTET_QEPI_I32: ((int32_t *)ep->out)[o] = acc; break;
+  case OCTET_QEPI_Q8:
+    octet_q8_store(ep->out, o, ep->out_dtype,
+                   octet_requant_value(acc, ep->scale[m * ep->scale_rs + n * ep->scale_cs], ep->zp,
+                                       octet_qrange_of(ep->out_dtype)));
+    break;
+  default: {
+    float v = (float)acc * ep->scale[m * ep->scale_rs + n * ep->scale_cs];
+    ((float *)ep->out)[o] = ep->fbias ? v + ep->fbias[n] : v;
+  }
+  }
+}
+
+/* ---- the portable C variant: same panels, same tile loop ---- */
+
+static void compute_c(const octet_qgemm_panels *a, const octet_qgemm_panels *b, size_t m0,
+                      size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep) {
+  enum { MR = 4, NR = 8 };
+  size_t k2 = a->k2;
+  for (size_t m = m0; m < m1; m += MR) {
+    const int16_t *ap = a->data + m * k2 * 2;
+    for (size_t n = n0; n < n1; n += NR) {
+      const int16_t *bp = b->data + n * k2 * 2;
+      uint32_t acc[MR][NR] = {{0}};
+      for (size_t k = 0; k < k2; k++)
+        for (size_t i = 0; i < MR; i++)
+          for (size_t j = 0; j < NR; j++)
+            acc[i][j] += (uint32_t)((int32_t)ap[(k * MR + i) * 2] * bp[(k * NR + j) * 2] +
+                                    (int32_t)ap[(k * MR + i) * 2 + 1] * bp[(k * NR + j) * 2 + 1]);
+      for (size_t i = 0; i < MR && m + i < m1; i++)
+        for (size_t j = 0; j < NR && n + j < n1; j++)
+          octet_qgemm_epi_scalar(ep, m + i, n + j, (int32_t)acc[i][j]);
+    }
+  }
+}
+
+static void conv_c(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1, size_t m0, size_t m1) {
+  size_t k2 = a->w->k2, tile = a->w->tile;
+  for (size_t m = m0; m < m1; m++) {
+    const int16_t *wp = a->w->data + (m / tile) * tile * k2 * 2 + (m % tile) * 2;
+    for (size_t ox = ox0; ox < ox1; ox++) {
+      const int16_t *base = a->planes + oy * a->y_stride + ox * 2;
+      uint32_t acc = 0;
+      for (size_t k = 0; k < k2; k++) {
+        const int16_t *b = base + a->koff[k];
+        acc += (uint32_t)((int32_t)wp[k * tile * 2] * b[0] + (int32_t)wp[k * tile * 2 + 1] * b[1]);
+      }
+      octet_qgemm_epi_scalar(a->ep, m, oy * a->ow + ox, (int32_t)acc);
+    }
+  }
+}
+
+void octet_qdw_c(const octet_qdw_args *a) {
+  size_t kw2 = a->kw + (a->kw & 1);
+  octet_qrange r = octet_qrange_of(a->out_dtype);
+  for (size_t oy = 0; oy < a->oh; oy++)
+    for (size_t ox = 0; ox < a->ow; ox++) {
+      uint32_t acc = (uint32_t)a->bias;
+      for (size_t ky = 0; ky < a->kh; ky++) {
+        const int16_t *row = a->plane + (oy * a->stride + ky) * a->pw + ox * a->stride;
+        for (size_t kx = 0; kx < a->kw; kx++) acc += (uint32_t)((int32_t)row[kx] * a->w[ky * kw2 + kx]);
+      }
+      octet_q8_store(a->out, oy * a->ow + ox, a->out_dtype,
+                     octet_requant_value((int32_t)acc, a->scale, a->zp, r));
+    }
+}
+
+size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr) {
+  return (iw + pl + pr + 48 + 15) & ~(size_t)15;
+}
+
+void octet_qdw_plane(int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
+                     size_t ih, size_t iw, size_t pt, size_t pb, size_t pl) {
+  size_t rows = ih + pt + pb;
+  for (size_t y = 0; y < rows; y++) {
+    int16_t *d = plane + y * pw_out;
+    if (y < pt || y - pt >= ih) {
+      memset(d, 0, pw_out * sizeof *d);
+      continue;
+    }
+    const uint8_t *s = x + (y - pt) * iw;
+    memset(d, 0, pl * sizeof *d);
+    if (x_signed)
+      for (size_t i = 0; i < iw; i++) d[pl + i] = (int16_t)((int8_t)s[i] - zx);
+    else
+      for (size_t i = 0; i < iw; i++) d[pl + i] = (int16_t)(s[i] - zx);
+    memset(d + pl + iw, 0, (pw_out - pl - iw) * sizeof *d);
+  }
+}
+
+/* ---- the list and the choice ---- */
+
+static const octet_qgemm_ukernel g_ukernels[] = {
+#if OCTET_QGEMM_AVX2
+    {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, octet_qs16_gemm_6x16__avx2,
+     octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2},
+#endif
+#if OCTET_QGEMM_NEON
+    {"octet_qs16_gemm_8x8__neon", OCTET_CPU_NEON, 8, 8, true, octet_qs16_gemm_8x8__neon,
+     octet_qs16_conv_8x8__neon, octet_qs16_dwconv__neon},
+#endif
+    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, compute_c, conv_c, octet_qdw_c},
+};
+
+size_t octet_qgemm_ukernel_count(void) { return OCTET_COUNTOF(g_ukernels); }
+const octet_qgemm_ukernel *octet_qgemm_ukernel_at(size_t i) {
+  return i < OCTET_COUNTOF(g_ukernels) ? &g_ukernels[i] : NULL;
+}
+
+const octet_qgemm_ukernel *octet_qgemm_select(void) {
+  uint32_t f = octet_cpu_features();
+  for (size_t i = 0; i < OCTET_COUNTOF(g_ukernels); i++) {
+    const octet_qgemm_ukernel *u = &g_ukernels[i];
+    if (u->auto_select && (f & u->cpu_features) == u->cpu_features && u->cpu_features) return u;
+  }
+  return NULL;
+}

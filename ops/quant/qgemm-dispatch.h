@@ -1,0 +1,148 @@
+/* qgemm-dispatch.h — the fast int8 GEMM and depthwise kernels behind ops/quant: packed panel
+ * formats, the fused requantizing epilogue, the list of per-ISA micro-kernels and the run-time
+ * choice among them. Every variant is bit-identical to octet_qgemm_ref + octet_requant_row.
+ *
+ * Exactness: both operands are widened to int16 with their zero point already subtracted
+ * (|a - za|, |b - zb| <= 255), so every product fits int32 and vpmaddwd / smlal pair sums
+ * (<= 2 * 255 * 255) never saturate; the sum over K wraps in int32 exactly like the reference.
+ * Subtracting at packing time replaces the row/column-sum correction of the byte formats: it
+ * costs nothing because the widening pass touches every element anyway. */
+#ifndef OCTET_OPS_QUANT_QGEMM_DISPATCH_H
+#define OCTET_OPS_QUANT_QGEMM_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the epilogue writes for output element (m, n). */
+enum octet_qepi_kind {
+  OCTET_QEPI_I32, /* acc + bias, int32 */
+  OCTET_QEPI_Q8,  /* octet_requant_value(acc + bias, scale, zp) as u8/s8 (out_dtype) */
+  OCTET_QEPI_F32, /* float(acc + bias) * scale (+ fbias), as MatMulIntegerToFloat */
+};
+
+/* Parameters are addressed as p[m * rs + n * cs] with cs 0 (per row / scalar) or 1 (per column),
+ * so per-tensor, per-column (matmul) and per-row (convolution: rows are output channels) share
+ * one code path. */
+typedef struct octet_qgemm_epi {
+  int kind;
+  const int32_t *bias; /* int32 added to the accumulator (wrapping); NULL: none */
+  size_t bias_rs, bias_cs;
+  const float *scale; /* Q8 and F32 */
+  size_t scale_rs, scale_cs;
+  const float *fbias; /* F32 only: added after scaling, per column; NULL: none */
+  int32_t zp, out_dtype;
+  void *out; /* element (m, n) at out[m * ldo + n] */
+  size_t ldo;
+} octet_qgemm_epi;
+
+/* A packed operand: `rows` rows of K values, stored as panels of `tile` rows; inside a panel,
+ * K/2 (rounded up) steps of `tile` int16 pairs (value at k, value at k+1), zero point
+ * subtracted, zero-padded up to whole panels and even K. The left operand (A) uses the
+ * kernel's mr as tile, the right (B, rows = columns of the product) its nr. */
+typedef struct octet_qgemm_panels {
+  size_t rows, K, k2, tile;
+  int16_t *data;
+} octet_qgemm_panels;
+
+typedef struct octet_qgemm_ukernel octet_qgemm_ukernel;
+/* Computes output rows [m0, m1) x columns [n0, n1) of A x B through the epilogue. m0 is a
+ * multiple of mr and n0 of nr. */
+typedef void (*octet_qgemm_compute_fn)(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
+                                       size_t m0, size_t m1, size_t n0, size_t n1,
+                                       const octet_qgemm_epi *ep);
+
+/* Depthwise 2-D convolution of one channel on a padded int16 plane (see octet_qdw_plane). */
+typedef struct octet_qdw_args {
+  const int16_t *plane; /* (pad_h rows) x (pw) int16, x - zx, zeros in the padding */
+  size_t pw;            /* row stride of the plane */
+  size_t kh, kw, stride; /* stride 1 or 2 in both axes, dilation 1 */
+  size_t oh, ow;
+  const int16_t *w; /* kh rows of kw2 = kw rounded up to even taps, w - zw, zero-padded */
+  int32_t bias;
+  float scale;
+  int32_t zp, out_dtype;
+  void *out; /* oh x ow, row stride ow */
+} octet_qdw_args;
+typedef void (*octet_qdw_fn)(const octet_qdw_args *a);
+/* Depthwise kernels take kh * (kw rounded up to even) / 2 <= this many tap pairs. */
+#define OCTET_QDW_MAX_PAIRS 256
+
+
+size_t octet_qgemm_ukernel_count(void);
+const octet_qgemm_ukernel *octet_qgemm_ukernel_at(size_t i);
+/* The best variant octet_cpu_features() allows, or NULL (callers then run the reference). */
+const octet_qgemm_ukernel *octet_qgemm_select(void);
+
+/* Bytes of a packed operand of `rows` x K for panels of `tile` rows; false on overflow. */
+bool octet_qgemm_panels_size(size_t rows, size_t K, size_t tile, size_t *bytes);
+/* Packs rows x K values, element (r, k) at src[r * sr + k * sk], u8 or s8 by src_signed,
+ * minus the zero point z[n_z > 1 ? r : 0] (z read as z_dtype: OCTET_DTYPE_UINT8/INT8/INT32;
+ * NULL or n_z 0 means 0). mem: octet_qgemm_panels_size bytes. Rows [r0, r1) only (r0 a
+ * multiple of tile; r1 == rows also pads the last panel), so threads can pack their share. */
+void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
+                      const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                      int32_t z_dtype, size_t n_z, size_t r0, size_t r1);
+/* Sets p's fields for `mem` without packing (readers of panels packed elsewhere). */
+void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile);
+
+/* Convolution without im2col. The input of one group is rewritten once per run as int16
+ * "channel-pair planes": for channels (2c, 2c+1), every padded position holds the pair
+ * (x[2c] - zx, x[2c+1] - zx) (0 in the padding), columns split into `sw` phases so a strided
+ * row of output pixels reads consecutive pairs. Then the B operand of a tile of output
+ * pixels at reduction step kp = (channel pair, ky, kx) is one unaligned load at
+ * pixel_base + koff[kp]: the pairs are exactly what vpmaddwd / smlal want, and nothing is
+ * replicated kh * kw times. Weights are packed as A panels in the same (pair, ky, kx) order. */
+typedef struct octet_qconv_geom {
+  size_t cg, ih, iw, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow;
+  /* derived by octet_qconv_layout */
+  size_t cpairs, rows, phase_w, row_stride, phase_stride, pair_stride, plane_elems, k2;
+} octet_qconv_geom;
+/* Fills the derived fields; false on size overflow. plane_elems is the int16 count of the
+ * planes; the tiles read up to octet_qconv_slack elements past the last pixel of a row. */
+bool octet_qconv_layout(octet_qconv_geom *g);
+/* Writes channel pairs [cp0, cp1) of the planes from Cg NCHW planes x (u8/s8 by x_signed). */
+void octet_qconv_planes(const octet_qconv_geom *g, int16_t *planes, const uint8_t *x, bool x_signed,
+                        int32_t zx, size_t cp0, size_t cp1);
+/* koff[kp] (k2 entries, int16 units) for a pixel base of oy * (sh * row_stride) + ox * 2. */
+void octet_qconv_offsets(const octet_qconv_geom *g, int32_t *koff);
+/* Packs weights (Mg rows of Cg x kh x kw, u8/s8) minus their zero points as A panels
+ * (rows [r0, r1) as octet_qgemm_panels_pack) in the pair order above. */
+bool octet_qconv_weights_size(const octet_qconv_geom *g, size_t mg, size_t tile, size_t *bytes);
+void octet_qconv_weights_pack(octet_qgemm_panels *p, void *mem, const octet_qconv_geom *g,
+                              size_t mg, size_t tile, const void *w, bool w_signed, const void *z,
+                              int32_t z_dtype, size_t n_z);
+
+/* One output row oy of a convolution: pixels [ox0, ox1) x channels [m0, m1) (m0 a multiple of
+ * mr, ox0 of nr). Output element (m, oy * ow + ox) through the epilogue. */
+typedef struct octet_qconv_args {
+  const octet_qgemm_panels *w;
+  const int16_t *planes;
+  const int32_t *koff;
+  size_t y_stride; /* int16 units between output rows: sh * row_stride */
+  size_t ow;
+  const octet_qgemm_epi *ep;
+} octet_qconv_args;
+typedef void (*octet_qconv_fn)(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
+                               size_t m0, size_t m1);
+
+struct octet_qgemm_ukernel {
+  const char *name;      /* octet_qs16_gemm_<mr>x<nr>__<isa> */
+  uint32_t cpu_features; /* OCTET_CPU_* bits it needs */
+  size_t mr, nr;
+  bool auto_select; /* false: the portable C variant, run only by the kernel tester */
+  octet_qgemm_compute_fn compute;
+  octet_qconv_fn conv;
+  octet_qdw_fn dwconv; /* NULL: no depthwise kernel in this variant */
+};
+
+/* The portable epilogue (and the oracle's formula) for one element. */
+void octet_qgemm_epi_scalar(const octet_qgemm_epi *ep, size_t m, size_t n, int32_t acc);
+
+/* Builds the padded int16 plane a depthwise kernel reads: (ih + ph0 + ph1) rows of pw_out
+ * elements (octet_qdw_plane_width), x - zx inside, 0 in the padding and the slack. */
+size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr);
+void octet_qdw_plane(int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
+                     size_t ih, size_t iw, size_t pt, size_t pb, size_t pl);
+
+#endif

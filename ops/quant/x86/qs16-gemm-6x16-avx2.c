@@ -1,0 +1,211 @@
+/* qs16-gemm-6x16-avx2.c — AVX2 int8 GEMM on int16-pair panels (vpmaddwd, exact: operands carry
+ * their zero point subtracted and never exceed 255 in magnitude, so pair sums cannot saturate),
+ * the fused requantizing epilogue, and the depthwise convolution kernel. Built with -mavx2. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "ops/quant/qgemm-ukernels.h"
+
+/* ---- epilogue: the same float operations, in the same order, as octet_requant_value ---- */
+
+static inline __m256 param8(const float *p, size_t m, size_t rs, size_t cs, size_t n) {
+  return cs ? _mm256_loadu_ps(p + m * rs + n) : _mm256_set1_ps(p[m * rs]);
+}
+static inline __m256i ibias8(const int32_t *p, size_t m, size_t rs, size_t cs, size_t n) {
+  return cs ? _mm256_loadu_si256((const __m256i *)(p + m * rs + n)) : _mm256_set1_epi32(p[m * rs]);
+}
+
+/* 16 int32 accumulators (+ bias done by caller) -> 16 requantized bytes. max(v, lo) is
+ * (v > lo ? v : lo) and min(v, hi) is (v < hi ? v : hi) exactly as the scalar clamp, NaN
+ * included; cvtps rounds half to even under the default MXCSR as nearbyintf does. */
+static inline __m128i requant16(__m256i v0, __m256i v1, __m256 s0, __m256 s1, int32_t zp,
+                                int32_t out_dtype) {
+  int32_t qmin = out_dtype == 3 ? -128 : 0, qmax = out_dtype == 3 ? 127 : 255;
+  __m256 lo = _mm256_set1_ps((float)(qmin - zp)), hi = _mm256_set1_ps((float)(qmax - zp));
+  __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), s0);
+  __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), s1);
+  f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
+  f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
+  __m256i z = _mm256_set1_epi32(zp);
+  __m256i i0 = _mm256_add_epi32(_mm256_cvtps_epi32(f0), z);
+  __m256i i1 = _mm256_add_epi32(_mm256_cvtps_epi32(f1), z);
+  /* values are already in range: the saturating packs only narrow */
+  __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xd8);
+  __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
+  return out_dtype == 3 ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh);
+}
+
+/* One row of 16 columns at (m, n), all valid. */
+static inline void epi_row16(const octet_qgemm_epi *ep, size_t m, size_t n, __m256i v0, __m256i v1) {
+  if (ep->bias) {
+    v0 = _mm256_add_epi32(v0, ibias8(ep->bias, m, ep->bias_rs, ep->bias_cs, n));
+    v1 = _mm256_add_epi32(v1, ibias8(ep->bias, m, ep->bias_rs, ep->bias_cs, n + 8));
+  }
+  size_t o = m * ep->ldo + n;
+  if (ep->kind == OCTET_QEPI_I32) {
+    _mm256_storeu_si256((__m256i *)((int32_t *)ep->out + o), v0);
+    _mm256_storeu_si256((__m256i *)((int32_t *)ep->out + o + 8), v1);
+  } else if (ep->kind == OCTET_QEPI_Q8) {
+    __m128i q = requant16(v0, v1, param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n),
+                          param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n + 8), ep->zp,
+                          ep->out_dtype);
+    _mm_storeu_si128((__m128i *)((uint8_t *)ep->out + o), q);
+  } else {
+    __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n));
+    __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n + 8));
+    if (ep->fbias) {
+      f0 = _mm256_add_ps(f0, _mm256_loadu_ps(ep->fbias + n));
+      f1 = _mm256_add_ps(f1, _mm256_loadu_ps(ep->fbias + n + 8));
+    }
+    _mm256_storeu_ps((float *)ep->out + o, f0);
+    _mm256_storeu_ps((float *)ep->out + o + 8, f1);
+  }
+}
+
+/* ---- the tile: R rows (1..6, a compile-time constant after inlining) x 16 columns ---- */
+
+/* ---- the tile: R rows (1..6, a compile-time constant after inlining) x 16 columns. B comes
+ * from a packed panel (koff NULL: 32 int16 per step) or, for convolutions, from the planes at
+ * b + koff[k] (two loads of 8 pixel pairs). ---- */
+
+static inline __attribute__((always_inline)) void tile(size_t R, size_t k2, const int16_t *a,
+                                                       const int16_t *b, const int32_t *koff,
+                                                       __m256i acc[6][2]) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (size_t k = 0; k < k2; k++) {
+    __m256i b0, b1;
+    if (koff) {
+      const int16_t *bk = b + koff[k];
+      b0 = _mm256_loadu_si256((const __m256i *)bk);
+      b1 = _mm256_loadu_si256((const __m256i *)(bk + 16));
+    } else {
+      b0 = _mm256_load_si256((const __m256i *)b);
+      b1 = _mm256_load_si256((const __m256i *)b + 1);
+      b += 32;
+    }
+    int32_t av[6];
+    memcpy(av, a, sizeof av);
+#define ROW(i, x0, x1)                                                   \
+  if (R > i) {                                                           \
+    __m256i ai = _mm256_set1_epi32(av[i]);                               \
+    x0 = _mm256_add_epi32(x0, _mm256_madd_epi16(ai, b0));                \
+    x1 = _mm256_add_epi32(x1, _mm256_madd_epi16(ai, b1));                \
+  }
+    ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
+#undef ROW
+    a += 12;
+  }
+  acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11, acc[2][0] = c20;
+  acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31, acc[4][0] = c40, acc[4][1] = c41;
+  acc[5][0] = c50, acc[5][1] = c51;
+}
+
+static void tile_epi(size_t R, size_t k2, const int16_t *a, const int16_t *b, const int32_t *koff,
+                     size_t m, size_t n, size_t nv, const octet_qgemm_epi *ep) {
+  __m256i acc[6][2];
+  switch (R) {
+  case 1: tile(1, k2, a, b, koff, acc); break;
+  case 2: tile(2, k2, a, b, koff, acc); break;
+  case 3: tile(3, k2, a, b, koff, acc); break;
+  case 4: tile(4, k2, a, b, koff, acc); break;
+  case 5: tile(5, k2, a, b, koff, acc); break;
+  default: tile(6, k2, a, b, koff, acc); break;
+  }
+  for (size_t i = 0; i < R; i++) {
+    if (nv == 16) {
+      epi_row16(ep, m + i, n, acc[i][0], acc[i][1]);
+    } else {
+      int32_t c[16];
+      _mm256_storeu_si256((__m256i *)c, acc[i][0]);
+      _mm256_storeu_si256((__m256i *)(c + 8), acc[i][1]);
+      for (size_t j = 0; j < nv; j++) octet_qgemm_epi_scalar(ep, m + i, n + j, c[j]);
+    }
+  }
+}
+
+void octet_qs16_conv_6x16__avx2(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
+                                size_t m0, size_t m1) {
+  size_t k2 = a->w->k2;
+  for (size_t ox = ox0; ox < ox1; ox += 16) {
+    const int16_t *base = a->planes + oy * a->y_stride + ox * 2;
+    size_t nv = ox1 - ox < 16 ? ox1 - ox : 16;
+    for (size_t m = m0; m < m1; m += 6)
+      tile_epi(m1 - m < 6 ? m1 - m : 6, k2, a->w->data + m * k2 * 2, base, a->koff, m, oy * a->ow + ox,
+               nv, a->ep);
+  }
+}
+
+void octet_qs16_gemm_6x16__avx2(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
+                                size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep) {
+  size_t k2 = a->k2;
+  /* Column blocks of B sized for L2 (~192 KiB), so each B panel is reused by every row tile
+   * from cache while the current A tile stays in L1. */
+  size_t panel_bytes = k2 * 16 * 4, nc = (192 * 1024 / (panel_bytes ? panel_bytes : 1)) * 16;
+  if (nc < 16) nc = 16;
+  for (size_t nb = n0; nb < n1; nb += nc) {
+    size_t ne = n1 - nb < nc ? n1 : nb + nc;
+    for (size_t m = m0; m < m1; m += 6) {
+      size_t R = m1 - m < 6 ? m1 - m : 6;
+      const int16_t *ap = a->data + m * k2 * 2;
+      for (size_t n = nb; n < ne; n += 16)
+        tile_epi(R, k2, ap, b->data + n * k2 * 2, NULL, m, n, ne - n < 16 ? ne - n : 16, ep);
+    }
+  }
+}
+
+/* ---- depthwise: vectorized along the output row of one channel ---- */
+
+static inline void dw_store(const octet_qdw_args *a, size_t oy, size_t x0, __m256i v0, __m256i v1) {
+  __m256 s = _mm256_set1_ps(a->scale);
+  __m256i bias = _mm256_set1_epi32(a->bias);
+  __m128i q = requant16(_mm256_add_epi32(v0, bias), _mm256_add_epi32(v1, bias), s, s, a->zp, a->out_dtype);
+  uint8_t *dst = (uint8_t *)a->out + oy * a->ow + x0;
+  if (a->ow - x0 >= 16) {
+    _mm_storeu_si128((__m128i *)dst, q);
+  } else {
+    uint8_t tmp[16];
+    _mm_storeu_si128((__m128i *)tmp, q);
+    memcpy(dst, tmp, a->ow - x0);
+  }
+}
+
+void octet_qs16_dwconv__avx2(const octet_qdw_args *a) {
+  size_t kw2 = a->kw + (a->kw & 1), np = kw2 / 2;
+  int32_t wpp[OCTET_QDW_MAX_PAIRS]; /* tap pairs as the int32 words vpmaddwd broadcasts */
+  memcpy(wpp, a->w, a->kh * np * sizeof(int32_t));
+  for (size_t oy = 0; oy < a->oh; oy++) {
+    const int16_t *rows = a->plane + oy * a->stride * a->pw;
+    if (a->stride == 1) {
+      /* A pair of taps (kx, kx+1) against the row loaded at x0 + kx gives the even output
+       * pixels; loaded one element later, the odd ones. */
+      for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
+        __m256i ev = _mm256_setzero_si256(), od = ev;
+        for (size_t ky = 0; ky < a->kh; ky++) {
+          const int16_t *r = rows + ky * a->pw + x0;
+          for (size_t p = 0; p < np; p++) {
+            __m256i w = _mm256_set1_epi32(wpp[ky * np + p]);
+            ev = _mm256_add_epi32(ev, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 2 * p)), w));
+            od = _mm256_add_epi32(od, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 2 * p + 1)), w));
+          }
+        }
+        __m256i lo = _mm256_unpacklo_epi32(ev, od), hi = _mm256_unpackhi_epi32(ev, od);
+        dw_store(a, oy, x0, _mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+      }
+    } else {
+      /* Stride 2: the pair at 2 * x + kx is exactly (tap kx, tap kx + 1) of pixel x. */
+      for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
+        __m256i v0 = _mm256_setzero_si256(), v1 = v0;
+        for (size_t ky = 0; ky < a->kh; ky++) {
+          const int16_t *r = rows + ky * a->pw + 2 * x0;
+          for (size_t p = 0; p < np; p++) {
+            __m256i w = _mm256_set1_epi32(wpp[ky * np + p]);
+            v0 = _mm256_add_epi32(v0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 2 * p)), w));
+            v1 = _mm256_add_epi32(v1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 16 + 2 * p)), w));
+          }
+        }
+        dw_store(a, oy, x0, v0, v1);
+      }
+    }
+  }
+}
