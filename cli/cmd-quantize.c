@@ -21,6 +21,9 @@ static const char usage_text[] =
   "  --exclude-ops X,Y      keep these op types in float (e.g. Softmax)\n"
   "  --eval-data X.npy      after quantizing, run float and int8 on X and compare\n"
   "  --eval-labels Y.npy    integer labels for --eval-data: report top-1 accuracy\n"
+  "  --report FILE.html     per-layer error report: a table on the terminal and an HTML page\n"
+  "                         (float vs chosen range, clipped %, SQNR, histograms); measured on\n"
+  "                         --eval-data when given, else on the calibration data\n"
   "  --threads N            threads (default: all cores)\n"
   "  --plugin PATH          kernel module (default: next to the octet library)\n";
 
@@ -132,8 +135,48 @@ out:
   return rc;
 }
 
+/* The per-layer report: the float model loaded and prepared again (the quantized one was
+ * rewritten in place), both run on the evaluation inputs, else on the calibration data. */
+static int layer_report(const char *in, const octet_model *quantized, const octet_calibrator *cal,
+                        const octet_quantize_options *qo, const char *plugin, uint32_t threads, const char *eval_x,
+                        octet_dataset *const *calib, uint64_t calib_n, const char *html) {
+  octet_error err = {0};
+  octet_model *fm = NULL;
+  octet_dataset *ex = NULL;
+  octet_quantize_report *rep = NULL;
+  char *text = NULL;
+  int rc = 1;
+  octet_session_options so = {.n_threads = threads, .plugin_path = plugin};
+  octet_dataset *const *ds = calib;
+  uint64_t n = calib_n;
+  if (octet_model_load(in, NULL, &fm, &err) || octet_quantize_prepare(fm, NULL, &err)) goto fail;
+  if (eval_x) {
+    if (octet_model_input_count(fm) != 1) {
+      fprintf(stderr, "octet quantize: --eval-data works with one-input models\n");
+      goto done;
+    }
+    if (octet_dataset_open(eval_x, NULL, NULL, &ex, &err)) goto fail;
+    ds = &ex;
+    n = octet_dataset_count(ex);
+  }
+  if (octet_quantize_report_create(fm, quantized, cal, qo->method, ds, 0, n, &so, &rep, &err) ||
+      octet_quantize_report_text(rep, &text, &err) || octet_quantize_report_write_html(rep, html, &err))
+    goto fail;
+  printf("\n%swrote %s\n", text, html);
+  rc = 0;
+  goto done;
+fail:
+  fprintf(stderr, "octet quantize: report: %s\n", err.message);
+done:
+  octet_string_free(text);
+  octet_quantize_report_destroy(rep);
+  octet_dataset_destroy(ex);
+  octet_model_destroy(fm);
+  return rc;
+}
+
 int octet_cmd_quantize(int argc, char **argv) {
-  const char *in = NULL, *out = NULL, *plugin = NULL, *eval_x = NULL, *eval_y = NULL;
+  const char *in = NULL, *out = NULL, *plugin = NULL, *eval_x = NULL, *eval_y = NULL, *report_path = NULL;
   octet_quantize_options qo = {0};
   uint32_t threads = 0;
   uint64_t u;
@@ -166,7 +209,7 @@ int octet_cmd_quantize(int argc, char **argv) {
     }
     static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
                                              "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
-                                             "--plugin", "--weight-type"};
+                                             "--plugin", "--weight-type", "--report"};
     size_t k = 0;
     while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
     if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
@@ -194,6 +237,7 @@ int octet_cmd_quantize(int argc, char **argv) {
       threads = (uint32_t)u;
       break;
     case 8: plugin = v; break;
+    case 10: report_path = v; break;
     default:
       if (strcmp(v, "int8") && strcmp(v, "uint8")) return cli_usage("quantize", "--weight-type is int8 or uint8, got '%s'", v);
       qo.signed_weights = !strcmp(v, "int8");
@@ -203,6 +247,8 @@ int octet_cmd_quantize(int argc, char **argv) {
   if (!strcmp(in, out) || same_file(in, out))
     return cli_usage("quantize", "OUTPUT '%s' is the input model: octet never overwrites its input", out);
   if (eval_y && !eval_x) return cli_usage("quantize", "--eval-labels needs --eval-data");
+  if (report_path && qo.format && !strcmp(qo.format, "qop"))
+    return cli_usage("quantize", "--report compares the QDQ form with float; use it with --format qdq");
   if (qo.method && strcmp(qo.method, "minmax") && strcmp(qo.method, "percentile") &&
       strcmp(qo.method, "entropy") && strcmp(qo.method, "mse"))
     return cli_usage("quantize", "unknown --method '%s' (minmax, percentile, entropy or mse)", qo.method);
@@ -255,6 +301,7 @@ int octet_cmd_quantize(int argc, char **argv) {
   printf("%s\n%s", notes, summary);
   printf("size: %.1f KiB -> %.1f KiB (%.2fx smaller); calibrated on %llu samples\nwrote %s\n", before / 1024.0,
          after / 1024.0, after > 0 ? (double)before / (double)after : 0.0, (unsigned long long)total, out);
+  if (report_path && (rc = layer_report(in, model, cal, &qo, plugin, threads, eval_x, ds, total, report_path))) goto out;
   rc = eval_x ? eval_report(in, out, plugin, threads, eval_x, eval_y) : 0;
   goto out;
 fail:

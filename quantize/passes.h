@@ -63,4 +63,7 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
 /* Whether the graph already holds quantized ops (Q/DQ pairs or QLinear* / *Integer ops). */
 bool octet_ir_is_quantized(const octet_model *m);
 
+/* The range method octet_quantize_model uses when the options name none. */
+octet_range_method octet_quantize_default_method(void);
+
 #endif

@@ -26,6 +26,8 @@ octet_status octet_quantize_prepare(octet_model *m, char **notes, octet_error *e
   return set_text(notes, text, err);
 }
 
+octet_range_method octet_quantize_default_method(void) { return DEFAULT_METHOD; }
+
 int octet_model_is_quantized(const octet_model *m) { return m && octet_ir_is_quantized(m); }
 
 octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,

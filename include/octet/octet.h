@@ -243,6 +243,28 @@ OCTET_API octet_status octet_quantize_model(octet_model *model, const octet_cali
 /* Whether the model already holds quantized operators (QDQ pairs, QLinear*, *Integer). */
 OCTET_API int octet_model_is_quantized(const octet_model *model);
 
+/* Per-layer error report. For every activation with a QuantizeLinear/DequantizeLinear pair in
+ * quantized_model (QDQ form; built from float_model, both prepared alike): the float range the
+ * calibrator saw, the range the int8 grid covers, the share of calibration values clipped, and
+ * the SQNR / max error of the DequantizeLinear output against the float tensor on samples
+ * [first, last) of datasets (one per input); plus each output's SQNR and, for [N, C] scores,
+ * top-1 agreement. method: the range method's name for the page (NULL: the default).
+ * session_options: threads and plugin (observer fields are replaced). */
+typedef struct octet_quantize_report octet_quantize_report;
+OCTET_API octet_status octet_quantize_report_create(const octet_model *float_model,
+                                                    const octet_model *quantized_model,
+                                                    const octet_calibrator *calibrator, const char *method,
+                                                    octet_dataset *const *datasets, uint64_t first,
+                                                    uint64_t last, const octet_session_options *session_options,
+                                                    octet_quantize_report **report, octet_error *err);
+/* The terminal table (free with octet_string_free). */
+OCTET_API octet_status octet_quantize_report_text(const octet_quantize_report *report, char **text,
+                                                  octet_error *err);
+/* A self-contained HTML page (inline SVG: SQNR by layer, a histogram per tensor). Atomic. */
+OCTET_API octet_status octet_quantize_report_write_html(const octet_quantize_report *report,
+                                                        const char *path, octet_error *err);
+OCTET_API void octet_quantize_report_destroy(octet_quantize_report *report);
+
 #ifdef __cplusplus
 }
 #endif
