@@ -43,6 +43,10 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown format '%s' (expected qdq or qop)", o->format);
   octet_qdq_options qo = {0};
   qo.method = DEFAULT_METHOD;
+  /* The default, measured on the dev models (README "Choosing ranges"): mse, except minmax for
+   * graph inputs and Relu/Clip outputs. Asking for a method applies it everywhere. */
+  qo.split_methods = !o->method;
+  qo.bounded_method = OCTET_RANGE_MINMAX;
   if (o->method) {
     octet_status st = octet_range_method_parse(o->method, &qo.method, err);
     if (st) return st;
@@ -77,7 +81,8 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                    "activations %s, ranges by %s%s\n",
                    r.quantized_nodes, r.quantized_tensors, r.quantized_weights,
                    qo.signed_weights ? "int8" : "uint8 (zero point 128)", qo.per_tensor_weights ? "per tensor" : "per channel",
-                   qo.signed_activations ? "int8" : "uint8", octet_range_method_name(qo.method),
+                   qo.signed_activations ? "int8" : "uint8",
+                   qo.split_methods ? "mse (minmax for inputs and Relu/Clip outputs)" : octet_range_method_name(qo.method),
                    upgraded ? "; opset upgraded to 13" : "");
   if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
   if (r.unsupported)
