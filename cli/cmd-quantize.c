@@ -24,6 +24,11 @@ static const char usage_text[] =
   "  --report FILE.html     per-layer error report: a table on the terminal and an HTML page\n"
   "                         (float vs chosen range, clipped %, SQNR, histograms); measured on\n"
   "                         --eval-data when given, else on the calibration data\n"
+  "  --max-drop X           accuracy-driven fallback: keep the most harmful layers float until\n"
+  "                         the drop on --eval-data is at most X (top-1 points with\n"
+  "                         --eval-labels, else agreement with float)\n"
+  "  --metric M             for --max-drop: top1, agree, or iou:T (IoU of output > T maps vs\n"
+  "                         float, worst sample; X in IoU x 100)\n"
   "  --threads N            threads (default: all cores)\n"
   "  --plugin PATH          kernel module (default: next to the octet library)\n";
 
@@ -135,6 +140,33 @@ out:
   return rc;
 }
 
+/* --max-drop: the search runs on the evaluation set (quantize/fallback.c). */
+static int fallback(octet_model *model, const octet_calibrator *cal, const octet_quantize_options *qo, const char *plugin,
+                    uint32_t threads, const char *xpath, const char *ypath, const char *metric, double max_drop,
+                    char **summary, int *met) {
+  octet_error err = {0};
+  octet_dataset *x = NULL, *y = NULL;
+  int rc = 1;
+  if (octet_dataset_open(xpath, NULL, NULL, &x, &err) || (ypath && octet_dataset_open(ypath, NULL, NULL, &y, &err))) goto fail;
+  uint64_t n = octet_dataset_count(x);
+  if (y && octet_dataset_count(y) < n) n = octet_dataset_count(y);
+  octet_fallback_options fo = {.max_drop = max_drop, .metric = metric, .data = &x, .labels = y, .first = 0, .last = n,
+                               .session = {.n_threads = threads, .plugin_path = plugin}};
+  if (octet_model_input_count(model) != 1) {
+    fprintf(stderr, "octet quantize: --max-drop works with one-input models\n");
+    goto done;
+  }
+  if (octet_quantize_fallback(model, cal, qo, &fo, summary, met, &err)) goto fail;
+  rc = 0;
+  goto done;
+fail:
+  fprintf(stderr, "octet quantize: fallback: %s\n", err.message);
+done:
+  octet_dataset_destroy(x);
+  octet_dataset_destroy(y);
+  return rc;
+}
+
 /* The per-layer report: the float model loaded and prepared again (the quantized one was
  * rewritten in place), both run on the evaluation inputs, else on the calibration data. */
 static int layer_report(const char *in, const octet_model *quantized, const octet_calibrator *cal,
@@ -177,6 +209,8 @@ done:
 
 int octet_cmd_quantize(int argc, char **argv) {
   const char *in = NULL, *out = NULL, *plugin = NULL, *eval_x = NULL, *eval_y = NULL, *report_path = NULL;
+  const char *metric = NULL;
+  double max_drop = -1;
   octet_quantize_options qo = {0};
   uint32_t threads = 0;
   uint64_t u;
@@ -209,7 +243,8 @@ int octet_cmd_quantize(int argc, char **argv) {
     }
     static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
                                              "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
-                                             "--plugin", "--weight-type", "--report"};
+                                             "--plugin", "--weight-type", "--report", "--max-drop",
+                                             "--metric"};
     size_t k = 0;
     while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
     if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
@@ -238,6 +273,13 @@ int octet_cmd_quantize(int argc, char **argv) {
       break;
     case 8: plugin = v; break;
     case 10: report_path = v; break;
+    case 11: {
+      char *end;
+      max_drop = strtod(v, &end);
+      if (*end || !(max_drop >= 0)) return cli_usage("quantize", "--max-drop must be a number >= 0, got '%s'", v);
+      break;
+    }
+    case 12: metric = v; break;
     default:
       if (strcmp(v, "int8") && strcmp(v, "uint8")) return cli_usage("quantize", "--weight-type is int8 or uint8, got '%s'", v);
       qo.signed_weights = !strcmp(v, "int8");
@@ -247,6 +289,7 @@ int octet_cmd_quantize(int argc, char **argv) {
   if (!strcmp(in, out) || same_file(in, out))
     return cli_usage("quantize", "OUTPUT '%s' is the input model: octet never overwrites its input", out);
   if (eval_y && !eval_x) return cli_usage("quantize", "--eval-labels needs --eval-data");
+  if (max_drop >= 0 && !eval_x) return cli_usage("quantize", "--max-drop needs --eval-data (and --eval-labels for top-1)");
   if (report_path && qo.format && !strcmp(qo.format, "qop"))
     return cli_usage("quantize", "--report compares the QDQ form with float; use it with --format qdq");
   if (qo.method && strcmp(qo.method, "minmax") && strcmp(qo.method, "percentile") &&
@@ -288,7 +331,13 @@ int octet_cmd_quantize(int argc, char **argv) {
   if (octet_calibrate(cal, sess, model, ds, 0, total, data.batch, cli_progress_update, &p, &err)) goto fail;
   octet_session_destroy(sess);
   sess = NULL;
-  if (octet_quantize_model(model, cal, &qo, &summary, &err)) goto fail;
+  if (max_drop >= 0) {
+    int met = 0;
+    if (fallback(model, cal, &qo, plugin, threads, eval_x, eval_y, metric, max_drop, &summary, &met)) goto out;
+    if (!met) fprintf(stderr, "octet quantize: warning: the drop bound %.2f was not met\n", max_drop);
+  } else if (octet_quantize_model(model, cal, &qo, &summary, &err)) {
+    goto fail;
+  }
   octet_save_options save = {0};
   if (octet_model_save(model, out, &save, &err)) goto fail;
   /* The output must load and plan in octet before we call it done. */

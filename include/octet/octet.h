@@ -265,6 +265,29 @@ OCTET_API octet_status octet_quantize_report_write_html(const octet_quantize_rep
                                                         const char *path, octet_error *err);
 OCTET_API void octet_quantize_report_destroy(octet_quantize_report *report);
 
+/* Accuracy-driven fallback: quantizes `model` (prepared, calibrated) like octet_quantize_model,
+ * but hands the most harmful nodes back to float until the evaluation drop is at most max_drop.
+ * Metrics: "top1" (labels needed; drop in points), "agree" (argmax agreement of output 0 with
+ * float, 100 - %), "iou:T" (IoU of the (output 0 > T) maps vs float, 100 x (1 - worst sample));
+ * NULL: top1 with labels, else agree. Layers are ranked by the output error removed when each
+ * alone stays float (on rank_samples samples), the shortest ranked prefix meeting the bound is
+ * bisected, then each chosen node is tried back in int8. options->exclude_nodes stay float too.
+ * *summary tells the search and the result; *bound_met (optional) whether the bound was met
+ * (when not, the model is written with every candidate float). */
+typedef struct octet_fallback_options {
+  double max_drop;
+  const char *metric;
+  octet_dataset *const *data;   /* evaluation inputs, one per graph input */
+  octet_dataset *labels;        /* integer labels (top1) or NULL */
+  uint64_t first, last;         /* evaluation samples [first, last) */
+  uint64_t rank_samples;        /* 0: 256 */
+  octet_session_options session; /* threads, plugin */
+} octet_fallback_options;
+OCTET_API octet_status octet_quantize_fallback(octet_model *model, const octet_calibrator *calibrator,
+                                               const octet_quantize_options *options,
+                                               const octet_fallback_options *fallback, char **summary,
+                                               int *bound_met, octet_error *err);
+
 #ifdef __cplusplus
 }
 #endif
