@@ -252,8 +252,8 @@ static const octet_qgemm_ukernel g_ukernels[] = {
      octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2},
 #endif
 #if OCTET_QGEMM_NEON
-    {"octet_qs16_gemm_8x8__neon", OCTET_CPU_NEON, 8, 8, true, octet_qs16_gemm_8x8__neon,
-     octet_qs16_conv_8x8__neon, octet_qs16_dwconv__neon},
+    {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, octet_qs16_gemm_4x8__neon,
+     octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon},
 #endif
     {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, compute_c, conv_c, octet_qdw_c},
 };

@@ -9,10 +9,10 @@ void octet_qs16_gemm_6x16__avx2(const octet_qgemm_panels *a, const octet_qgemm_p
                                 size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qs16_conv_6x16__avx2(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                 size_t m0, size_t m1);
-void octet_qs16_conv_8x8__neon(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
+void octet_qs16_conv_4x8__neon(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                size_t m0, size_t m1);
 void octet_qs16_dwconv__avx2(const octet_qdw_args *a);
-void octet_qs16_gemm_8x8__neon(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
+void octet_qs16_gemm_4x8__neon(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
                                size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qs16_dwconv__neon(const octet_qdw_args *a);
 void octet_qdw_c(const octet_qdw_args *a);
