@@ -288,6 +288,14 @@ OCTET_API octet_status octet_quantize_fallback(octet_model *model, const octet_c
                                                const octet_fallback_options *fallback, char **summary,
                                                int *bound_met, octet_error *err);
 
+/* Empirical bias correction: runs float_model and the quantized QDQ model (built from it) on
+ * samples [first, last) of data, and subtracts from each Conv/ConvTranspose/Gemm int32 bias the
+ * per-output-channel mean shift quantization introduced (in bias-scale steps). */
+OCTET_API octet_status octet_quantize_bias_correction(const octet_model *float_model, octet_model *quantized,
+                                                      octet_dataset *const *data, uint64_t first, uint64_t last,
+                                                      const octet_session_options *session_options,
+                                                      char **summary, octet_error *err);
+
 #ifdef __cplusplus
 }
 #endif
