@@ -110,7 +110,7 @@ static octet_status bn_check(const bn_state *st, const octet_tensor *const *in, 
 
 OCTET_K_INFER(octet_k_batchnorm_infer) {
   const bn_state *st = state;
-  size_t c;
+  size_t c = 0; /* set by bn_check; GCC -O3 cannot see that */
   octet_status s = bn_check(st, in, &c, err);
   if (s) return s;
   out[0].dtype = OCTET_DTYPE_FLOAT;
@@ -164,7 +164,7 @@ static void bn_stats_fn(void *arg, size_t begin, size_t end) {
 
 OCTET_K_RUN(octet_k_batchnorm_run) {
   const bn_state *st = state;
-  size_t c;
+  size_t c = 0; /* set by bn_check; GCC -O3 cannot see that */
   octet_status s = bn_check(st, in, &c, err);
   if (s) return s;
   const octet_tensor *x = in[0];
