@@ -7,7 +7,10 @@ deps="$here/.deps"
 
 pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler
 libcmocka-dev python3-onnx python3-numpy libonnx-testdata
-zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil"
+zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil
+chromium gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+# chromium renders the HTML quantization report in a test; the aarch64 cross compiler and
+# qemu-user run the ARM kernel tester (NEON, dot product, i8mm) on x86 machines.
 # Node.js may come from elsewhere (nodesource ships npm inside nodejs): only ask Debian if absent.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""
