@@ -420,7 +420,7 @@ typedef struct conv_fast_task {
 
 static void conv_fast_planes(void *arg, size_t cp0, size_t cp1) {
   const conv_fast_task *t = arg;
-  octet_qconv_planes(&t->L->f, t->planes, t->xc, t->x_signed, t->zx, cp0, cp1);
+  octet_qconv_planes(t->s->uk, &t->L->f, t->planes, t->xc, t->x_signed, t->zx, cp0, cp1);
 }
 
 /* Tiles of 16 (nr) output pixels along a row, each against every output channel of the group. */
@@ -442,7 +442,7 @@ static void conv_fast_dw(void *arg, size_t c0, size_t c1) {
   size_t kw2 = f->kw + (f->kw & 1);
   for (size_t c = c0; c < c1; c++) {
     int16_t *plane = t->planes + c * t->L->dw_plane;
-    octet_qdw_plane(plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt,
+    octet_qdw_plane(t->s->uk, plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt,
                     f->pb, f->pl);
     octet_qdw_args a = {plane, t->L->dw_pw, f->kh, f->kw, f->sh, f->oh, f->ow,
                         t->s->dww + c * f->kh * kw2, t->bias ? t->bias[c] : 0,

@@ -75,8 +75,8 @@ bool octet_qconv_layout(octet_qconv_geom *g) {
   return true;
 }
 
-void octet_qconv_planes(const octet_qconv_geom *g, int16_t *planes, const uint8_t *x, bool x_signed,
-                        int32_t zx, size_t cp0, size_t cp1) {
+void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g, int16_t *planes,
+                        const uint8_t *x, bool x_signed, int32_t zx, size_t cp0, size_t cp1) {
   size_t plane = g->ih * g->iw;
   for (size_t cp = cp0; cp < cp1; cp++) {
     const uint8_t *x0 = x + 2 * cp * plane;
@@ -96,7 +96,9 @@ void octet_qconv_planes(const octet_qconv_geom *g, int16_t *planes, const uint8_
         memset(d, 0, i0 * 2 * sizeof *d);
         const uint8_t *r0 = x0 + (y - g->pt) * g->iw, *r1 = x1 ? x1 + (y - g->pt) * g->iw : NULL;
         size_t c0 = i0 * g->sw + q - g->pl;
-        if (x_signed) {
+        if (g->sw == 1) {
+          uk->widen2(d + 2 * i0, r0 + c0, r1 ? r1 + c0 : NULL, iend - i0, x_signed, zx);
+        } else if (x_signed) {
           for (size_t i = i0, c = c0; i < iend; i++, c += g->sw) {
             d[2 * i] = (int16_t)((int8_t)r0[c] - zx);
             d[2 * i + 1] = r1 ? (int16_t)((int8_t)r1[c] - zx) : 0;
@@ -225,7 +227,7 @@ size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr) {
   return (iw + pl + pr + 48 + 15) & ~(size_t)15;
 }
 
-void octet_qdw_plane(int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
+void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
                      size_t ih, size_t iw, size_t pt, size_t pb, size_t pl) {
   size_t rows = ih + pt + pb;
   for (size_t y = 0; y < rows; y++) {
@@ -236,11 +238,24 @@ void octet_qdw_plane(int16_t *plane, size_t pw_out, const uint8_t *x, bool x_sig
     }
     const uint8_t *s = x + (y - pt) * iw;
     memset(d, 0, pl * sizeof *d);
-    if (x_signed)
-      for (size_t i = 0; i < iw; i++) d[pl + i] = (int16_t)((int8_t)s[i] - zx);
-    else
-      for (size_t i = 0; i < iw; i++) d[pl + i] = (int16_t)(s[i] - zx);
-    memset(d + pl + iw, 0, (pw_out - pl - iw) * sizeof *d);
+    uk->widen(d + pl, s, iw, x_signed, zx);
+    /* the right padding and the slack: only what a 16-pixel tile can read */
+    size_t tail = pw_out - pl - iw;
+    memset(d + pl + iw, 0, tail * sizeof *d);
+  }
+}
+
+static void widen_c(int16_t *d, const uint8_t *s, size_t n, bool sgn, int32_t zx) {
+  if (sgn)
+    for (size_t i = 0; i < n; i++) d[i] = (int16_t)((int8_t)s[i] - zx);
+  else
+    for (size_t i = 0; i < n; i++) d[i] = (int16_t)(s[i] - zx);
+}
+
+static void widen2_c(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n, bool sgn, int32_t zx) {
+  for (size_t i = 0; i < n; i++) {
+    d[2 * i] = (int16_t)((sgn ? (int32_t)(int8_t)s0[i] : (int32_t)s0[i]) - zx);
+    d[2 * i + 1] = s1 ? (int16_t)((sgn ? (int32_t)(int8_t)s1[i] : (int32_t)s1[i]) - zx) : 0;
   }
 }
 
@@ -249,13 +264,13 @@ void octet_qdw_plane(int16_t *plane, size_t pw_out, const uint8_t *x, bool x_sig
 static const octet_qgemm_ukernel g_ukernels[] = {
 #if OCTET_QGEMM_AVX2
     {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, octet_qs16_gemm_6x16__avx2,
-     octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2},
+     octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2, octet_qs16_widen__avx2, octet_qs16_widen2__avx2},
 #endif
 #if OCTET_QGEMM_NEON
     {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, octet_qs16_gemm_4x8__neon,
-     octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon},
+     octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
 #endif
-    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, compute_c, conv_c, octet_qdw_c},
+    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c},
 };
 
 size_t octet_qgemm_ukernel_count(void) { return OCTET_COUNTOF(g_ukernels); }

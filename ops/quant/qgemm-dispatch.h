@@ -102,8 +102,8 @@ typedef struct octet_qconv_geom {
  * planes; the tiles read up to octet_qconv_slack elements past the last pixel of a row. */
 bool octet_qconv_layout(octet_qconv_geom *g);
 /* Writes channel pairs [cp0, cp1) of the planes from Cg NCHW planes x (u8/s8 by x_signed). */
-void octet_qconv_planes(const octet_qconv_geom *g, int16_t *planes, const uint8_t *x, bool x_signed,
-                        int32_t zx, size_t cp0, size_t cp1);
+void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g, int16_t *planes,
+                        const uint8_t *x, bool x_signed, int32_t zx, size_t cp0, size_t cp1);
 /* koff[kp] (k2 entries, int16 units) for a pixel base of oy * (sh * row_stride) + ox * 2. */
 void octet_qconv_offsets(const octet_qconv_geom *g, int32_t *koff);
 /* Packs weights (Mg rows of Cg x kh x kw, u8/s8) minus their zero points as A panels
@@ -126,6 +126,12 @@ typedef struct octet_qconv_args {
 typedef void (*octet_qconv_fn)(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                size_t m0, size_t m1);
 
+/* Row widening for the planes: d[i] = s[i] - zx (n values), or the pairs (s0[i] - zx,
+ * s1[i] - zx) with s1 NULL meaning 0 (n pairs); u8 or s8 by sgn. */
+typedef void (*octet_qwiden_fn)(int16_t *d, const uint8_t *s, size_t n, bool sgn, int32_t zx);
+typedef void (*octet_qwiden2_fn)(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n, bool sgn,
+                                 int32_t zx);
+
 struct octet_qgemm_ukernel {
   const char *name;      /* octet_qs16_gemm_<mr>x<nr>__<isa> */
   uint32_t cpu_features; /* OCTET_CPU_* bits it needs */
@@ -134,6 +140,8 @@ struct octet_qgemm_ukernel {
   octet_qgemm_compute_fn compute;
   octet_qconv_fn conv;
   octet_qdw_fn dwconv; /* NULL: no depthwise kernel in this variant */
+  octet_qwiden_fn widen;
+  octet_qwiden2_fn widen2;
 };
 
 /* The portable epilogue (and the oracle's formula) for one element. */
@@ -142,7 +150,7 @@ void octet_qgemm_epi_scalar(const octet_qgemm_epi *ep, size_t m, size_t n, int32
 /* Builds the padded int16 plane a depthwise kernel reads: (ih + ph0 + ph1) rows of pw_out
  * elements (octet_qdw_plane_width), x - zx inside, 0 in the padding and the slack. */
 size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr);
-void octet_qdw_plane(int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
+void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
                      size_t ih, size_t iw, size_t pt, size_t pb, size_t pl);
 
 #endif

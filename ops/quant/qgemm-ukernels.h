@@ -12,6 +12,9 @@ void octet_qs16_conv_6x16__avx2(const octet_qconv_args *a, size_t oy, size_t ox0
 void octet_qs16_conv_4x8__neon(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                size_t m0, size_t m1);
 void octet_qs16_dwconv__avx2(const octet_qdw_args *a);
+void octet_qs16_widen__avx2(int16_t *d, const uint8_t *s, size_t n, bool sgn, int32_t zx);
+void octet_qs16_widen2__avx2(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n, bool sgn,
+                             int32_t zx);
 void octet_qs16_gemm_4x8__neon(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
                                size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qs16_dwconv__neon(const octet_qdw_args *a);

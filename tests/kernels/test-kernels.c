@@ -296,7 +296,7 @@ static int run_conv_case(const octet_qgemm_ukernel *u, const conv_case *c, bool 
     for (size_t ky = 0; ky < c->kh; ky++)
       for (size_t kx = 0; kx < c->kw; kx++)
         wq[ky * kw2 + kx] = (int16_t)((c->w_signed ? (int8_t)w[ky * c->kw + kx] : w[ky * c->kw + kx]) - c->zw[0]);
-    octet_qdw_plane(plane, pw, x, c->x_signed, c->zx, c->ih, c->iw, c->pt, g.pb, c->pl);
+    octet_qdw_plane(u, plane, pw, x, c->x_signed, c->zx, c->ih, c->iw, c->pt, g.pb, c->pl);
     octet_qdw_args a = {plane, pw, c->kh, c->kw, c->sh, oh, ow, wq, bias[0], scale[0], c->zy, c->out_dtype, got};
     u->dwconv(&a);
     free(plane), free(wq);
@@ -310,8 +310,8 @@ static int run_conv_case(const octet_qgemm_ukernel *u, const conv_case *c, bool 
     octet_qconv_weights_pack(&wp, wmem, &g, c->mg, u->mr, w, c->w_signed, c->zw, OCTET_DTYPE_INT32,
                              c->per_ch ? c->mg : 1);
     /* planes built in two channel-pair ranges, as two threads would */
-    octet_qconv_planes(&g, planes, x, c->x_signed, c->zx, 0, g.cpairs / 2);
-    octet_qconv_planes(&g, planes, x, c->x_signed, c->zx, g.cpairs / 2, g.cpairs);
+    octet_qconv_planes(u, &g, planes, x, c->x_signed, c->zx, 0, g.cpairs / 2);
+    octet_qconv_planes(u, &g, planes, x, c->x_signed, c->zx, g.cpairs / 2, g.cpairs);
     octet_qconv_offsets(&g, koff);
     octet_qgemm_epi ep = {.kind = OCTET_QEPI_Q8, .bias = bias, .bias_rs = 1, .scale = scale,
                           .scale_rs = c->per_ch, .zp = c->zy, .out_dtype = c->out_dtype, .out = got, .ldo = P};

@@ -18,25 +18,37 @@ static inline __m256i ibias8(const int32_t *p, size_t m, size_t rs, size_t cs, s
 /* 16 int32 accumulators (+ bias done by caller) -> 16 requantized bytes. max(v, lo) is
  * (v > lo ? v : lo) and min(v, hi) is (v < hi ? v : hi) exactly as the scalar clamp, NaN
  * included; cvtps rounds half to even under the default MXCSR as nearbyintf does. */
-static inline __m128i requant16(__m256i v0, __m256i v1, __m256 s0, __m256 s1, int32_t zp,
-                                int32_t out_dtype) {
+typedef struct rq_consts {
+  __m256 lo, hi;
+  __m256i z;
+  bool is_signed;
+} rq_consts;
+
+static inline rq_consts rq_make(int32_t zp, int32_t out_dtype) {
   int32_t qmin = out_dtype == 3 ? -128 : 0, qmax = out_dtype == 3 ? 127 : 255;
-  __m256 lo = _mm256_set1_ps((float)(qmin - zp)), hi = _mm256_set1_ps((float)(qmax - zp));
+  rq_consts q = {_mm256_set1_ps((float)(qmin - zp)), _mm256_set1_ps((float)(qmax - zp)),
+                 _mm256_set1_epi32(zp), out_dtype == 3};
+  return q;
+}
+
+static inline __m128i requant16(__m256i v0, __m256i v1, __m256 s0, __m256 s1, const rq_consts *q) {
+  __m256 lo = q->lo, hi = q->hi;
   __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), s0);
   __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), s1);
   f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
   f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
-  __m256i z = _mm256_set1_epi32(zp);
+  __m256i z = q->z;
   __m256i i0 = _mm256_add_epi32(_mm256_cvtps_epi32(f0), z);
   __m256i i1 = _mm256_add_epi32(_mm256_cvtps_epi32(f1), z);
   /* values are already in range: the saturating packs only narrow */
   __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xd8);
   __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
-  return out_dtype == 3 ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh);
+  return q->is_signed ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh);
 }
 
 /* One row of 16 columns at (m, n), all valid. */
-static inline void epi_row16(const octet_qgemm_epi *ep, size_t m, size_t n, __m256i v0, __m256i v1) {
+static inline void epi_row16(const octet_qgemm_epi *ep, const rq_consts *rq, size_t m, size_t n,
+                             __m256i v0, __m256i v1) {
   if (ep->bias) {
     v0 = _mm256_add_epi32(v0, ibias8(ep->bias, m, ep->bias_rs, ep->bias_cs, n));
     v1 = _mm256_add_epi32(v1, ibias8(ep->bias, m, ep->bias_rs, ep->bias_cs, n + 8));
@@ -47,8 +59,7 @@ static inline void epi_row16(const octet_qgemm_epi *ep, size_t m, size_t n, __m2
     _mm256_storeu_si256((__m256i *)((int32_t *)ep->out + o + 8), v1);
   } else if (ep->kind == OCTET_QEPI_Q8) {
     __m128i q = requant16(v0, v1, param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n),
-                          param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n + 8), ep->zp,
-                          ep->out_dtype);
+                          param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n + 8), rq);
     _mm_storeu_si128((__m128i *)((uint8_t *)ep->out + o), q);
   } else {
     __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n));
@@ -84,11 +95,9 @@ static inline __attribute__((always_inline)) void tile(size_t R, size_t k2, cons
       b1 = _mm256_load_si256((const __m256i *)b + 1);
       b += 32;
     }
-    int32_t av[6];
-    memcpy(av, a, sizeof av);
 #define ROW(i, x0, x1)                                                   \
   if (R > i) {                                                           \
-    __m256i ai = _mm256_set1_epi32(av[i]);                               \
+    __m256i ai = _mm256_broadcastd_epi32(_mm_loadu_si32(a + 2 * i));     \
     x0 = _mm256_add_epi32(x0, _mm256_madd_epi16(ai, b0));                \
     x1 = _mm256_add_epi32(x1, _mm256_madd_epi16(ai, b1));                \
   }
@@ -101,20 +110,12 @@ static inline __attribute__((always_inline)) void tile(size_t R, size_t k2, cons
   acc[5][0] = c50, acc[5][1] = c51;
 }
 
-static void tile_epi(size_t R, size_t k2, const int16_t *a, const int16_t *b, const int32_t *koff,
-                     size_t m, size_t n, size_t nv, const octet_qgemm_epi *ep) {
-  __m256i acc[6][2];
-  switch (R) {
-  case 1: tile(1, k2, a, b, koff, acc); break;
-  case 2: tile(2, k2, a, b, koff, acc); break;
-  case 3: tile(3, k2, a, b, koff, acc); break;
-  case 4: tile(4, k2, a, b, koff, acc); break;
-  case 5: tile(5, k2, a, b, koff, acc); break;
-  default: tile(6, k2, a, b, koff, acc); break;
-  }
+static void tile_store(size_t R, __m256i acc[6][2], size_t m, size_t n, size_t nv,
+                       const octet_qgemm_epi *ep) {
+  rq_consts rq = rq_make(ep->zp, ep->out_dtype);
   for (size_t i = 0; i < R; i++) {
     if (nv == 16) {
-      epi_row16(ep, m + i, n, acc[i][0], acc[i][1]);
+      epi_row16(ep, &rq, m + i, n, acc[i][0], acc[i][1]);
     } else {
       int32_t c[16];
       _mm256_storeu_si256((__m256i *)c, acc[i][0]);
@@ -124,6 +125,25 @@ static void tile_epi(size_t R, size_t k2, const int16_t *a, const int16_t *b, co
   }
 }
 
+/* Packed-panel and convolution tiles, each specialised per row count so the loops carry no
+ * run-time choice. */
+#define TILE_EPI(fn, KOFF)                                                                        \
+  static void fn(size_t R, size_t k2, const int16_t *a, const int16_t *b, const int32_t *koff,     \
+                 size_t m, size_t n, size_t nv, const octet_qgemm_epi *ep) {                      \
+    __m256i acc[6][2];                                                                            \
+    switch (R) {                                                                                  \
+    case 1: tile(1, k2, a, b, KOFF, acc); break;                                                  \
+    case 2: tile(2, k2, a, b, KOFF, acc); break;                                                  \
+    case 3: tile(3, k2, a, b, KOFF, acc); break;                                                  \
+    case 4: tile(4, k2, a, b, KOFF, acc); break;                                                  \
+    case 5: tile(5, k2, a, b, KOFF, acc); break;                                                  \
+    default: tile(6, k2, a, b, KOFF, acc); break;                                                 \
+    }                                                                                             \
+    tile_store(R, acc, m, n, nv, ep);                                                             \
+  }
+TILE_EPI(tile_epi, NULL)
+TILE_EPI(tile_epi_conv, koff)
+
 void octet_qs16_conv_6x16__avx2(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                 size_t m0, size_t m1) {
   size_t k2 = a->w->k2;
@@ -131,7 +151,7 @@ void octet_qs16_conv_6x16__avx2(const octet_qconv_args *a, size_t oy, size_t ox0
     const int16_t *base = a->planes + oy * a->y_stride + ox * 2;
     size_t nv = ox1 - ox < 16 ? ox1 - ox : 16;
     for (size_t m = m0; m < m1; m += 6)
-      tile_epi(m1 - m < 6 ? m1 - m : 6, k2, a->w->data + m * k2 * 2, base, a->koff, m, oy * a->ow + ox,
+      tile_epi_conv(m1 - m < 6 ? m1 - m : 6, k2, a->w->data + m * k2 * 2, base, a->koff, m, oy * a->ow + ox,
                nv, a->ep);
   }
 }
@@ -156,10 +176,9 @@ void octet_qs16_gemm_6x16__avx2(const octet_qgemm_panels *a, const octet_qgemm_p
 
 /* ---- depthwise: vectorized along the output row of one channel ---- */
 
-static inline void dw_store(const octet_qdw_args *a, size_t oy, size_t x0, __m256i v0, __m256i v1) {
-  __m256 s = _mm256_set1_ps(a->scale);
-  __m256i bias = _mm256_set1_epi32(a->bias);
-  __m128i q = requant16(_mm256_add_epi32(v0, bias), _mm256_add_epi32(v1, bias), s, s, a->zp, a->out_dtype);
+static inline void dw_store(const octet_qdw_args *a, const rq_consts *rq, __m256 s, __m256i bias,
+                            size_t oy, size_t x0, __m256i v0, __m256i v1) {
+  __m128i q = requant16(_mm256_add_epi32(v0, bias), _mm256_add_epi32(v1, bias), s, s, rq);
   uint8_t *dst = (uint8_t *)a->out + oy * a->ow + x0;
   if (a->ow - x0 >= 16) {
     _mm_storeu_si128((__m128i *)dst, q);
@@ -170,27 +189,58 @@ static inline void dw_store(const octet_qdw_args *a, size_t oy, size_t x0, __m25
   }
 }
 
+#define LD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define MAC(acc, p, w) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(LD(p), w))
+
+/* 3x3, stride 1: the six tap-pair weights stay in registers. A pair of taps (kx, kx+1) against
+ * the row loaded at x0 + kx gives the even output pixels; loaded one element later, the odd. */
+static void dw3x3s1(const octet_qdw_args *a, const int32_t *wp, const rq_consts *rq, __m256 s,
+                    __m256i bias) {
+  __m256i w00 = _mm256_set1_epi32(wp[0]), w01 = _mm256_set1_epi32(wp[1]);
+  __m256i w10 = _mm256_set1_epi32(wp[2]), w11 = _mm256_set1_epi32(wp[3]);
+  __m256i w20 = _mm256_set1_epi32(wp[4]), w21 = _mm256_set1_epi32(wp[5]);
+  for (size_t oy = 0; oy < a->oh; oy++) {
+    const int16_t *r0 = a->plane + oy * a->pw, *r1 = r0 + a->pw, *r2 = r1 + a->pw;
+    for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
+      __m256i ev = _mm256_setzero_si256(), od = ev, ev2 = ev, od2 = ev;
+      MAC(ev, r0 + x0, w00); MAC(od, r0 + x0 + 1, w00); MAC(ev2, r0 + x0 + 2, w01); MAC(od2, r0 + x0 + 3, w01);
+      MAC(ev, r1 + x0, w10); MAC(od, r1 + x0 + 1, w10); MAC(ev2, r1 + x0 + 2, w11); MAC(od2, r1 + x0 + 3, w11);
+      MAC(ev, r2 + x0, w20); MAC(od, r2 + x0 + 1, w20); MAC(ev2, r2 + x0 + 2, w21); MAC(od2, r2 + x0 + 3, w21);
+      ev = _mm256_add_epi32(ev, ev2), od = _mm256_add_epi32(od, od2);
+      __m256i lo = _mm256_unpacklo_epi32(ev, od), hi = _mm256_unpackhi_epi32(ev, od);
+      dw_store(a, rq, s, bias, oy, x0, _mm256_permute2x128_si256(lo, hi, 0x20),
+               _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+  }
+}
+
 void octet_qs16_dwconv__avx2(const octet_qdw_args *a) {
   size_t kw2 = a->kw + (a->kw & 1), np = kw2 / 2;
   int32_t wpp[OCTET_QDW_MAX_PAIRS]; /* tap pairs as the int32 words vpmaddwd broadcasts */
   memcpy(wpp, a->w, a->kh * np * sizeof(int32_t));
+  rq_consts rq = rq_make(a->zp, a->out_dtype);
+  __m256 s = _mm256_set1_ps(a->scale);
+  __m256i bias = _mm256_set1_epi32(a->bias);
+  if (a->stride == 1 && a->kh == 3 && a->kw == 3) {
+    dw3x3s1(a, wpp, &rq, s, bias);
+    return;
+  }
   for (size_t oy = 0; oy < a->oh; oy++) {
     const int16_t *rows = a->plane + oy * a->stride * a->pw;
     if (a->stride == 1) {
-      /* A pair of taps (kx, kx+1) against the row loaded at x0 + kx gives the even output
-       * pixels; loaded one element later, the odd ones. */
       for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
         __m256i ev = _mm256_setzero_si256(), od = ev;
         for (size_t ky = 0; ky < a->kh; ky++) {
           const int16_t *r = rows + ky * a->pw + x0;
           for (size_t p = 0; p < np; p++) {
             __m256i w = _mm256_set1_epi32(wpp[ky * np + p]);
-            ev = _mm256_add_epi32(ev, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 2 * p)), w));
-            od = _mm256_add_epi32(od, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 2 * p + 1)), w));
+            MAC(ev, r + 2 * p, w);
+            MAC(od, r + 2 * p + 1, w);
           }
         }
         __m256i lo = _mm256_unpacklo_epi32(ev, od), hi = _mm256_unpackhi_epi32(ev, od);
-        dw_store(a, oy, x0, _mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+        dw_store(a, &rq, s, bias, oy, x0, _mm256_permute2x128_si256(lo, hi, 0x20),
+                 _mm256_permute2x128_si256(lo, hi, 0x31));
       }
     } else {
       /* Stride 2: the pair at 2 * x + kx is exactly (tap kx, tap kx + 1) of pixel x. */
@@ -200,12 +250,44 @@ void octet_qs16_dwconv__avx2(const octet_qdw_args *a) {
           const int16_t *r = rows + ky * a->pw + 2 * x0;
           for (size_t p = 0; p < np; p++) {
             __m256i w = _mm256_set1_epi32(wpp[ky * np + p]);
-            v0 = _mm256_add_epi32(v0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 2 * p)), w));
-            v1 = _mm256_add_epi32(v1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(r + 16 + 2 * p)), w));
+            MAC(v0, r + 2 * p, w);
+            MAC(v1, r + 16 + 2 * p, w);
           }
         }
-        dw_store(a, oy, x0, v0, v1);
+        dw_store(a, &rq, s, bias, oy, x0, v0, v1);
       }
     }
+  }
+}
+#undef LD
+#undef MAC
+
+/* ---- plane rows: bytes widened to int16 minus the zero point ---- */
+
+static inline __m256i widen16(const uint8_t *s, bool sgn, __m256i z) {
+  __m128i v = _mm_loadu_si128((const __m128i *)s);
+  return _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), z);
+}
+
+void octet_qs16_widen__avx2(int16_t *d, const uint8_t *s, size_t n, bool sgn, int32_t zx) {
+  __m256i z = _mm256_set1_epi16((int16_t)zx);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(d + i), widen16(s + i, sgn, z));
+  for (; i < n; i++) d[i] = (int16_t)((sgn ? (int32_t)(int8_t)s[i] : (int32_t)s[i]) - zx);
+}
+
+void octet_qs16_widen2__avx2(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n, bool sgn,
+                             int32_t zx) {
+  __m256i z = _mm256_set1_epi16((int16_t)zx);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i a = widen16(s0 + i, sgn, z), b = s1 ? widen16(s1 + i, sgn, z) : _mm256_setzero_si256();
+    __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+    _mm256_storeu_si256((__m256i *)(d + 2 * i), _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(d + 2 * i + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+  }
+  for (; i < n; i++) {
+    d[2 * i] = (int16_t)((sgn ? (int32_t)(int8_t)s0[i] : (int32_t)s0[i]) - zx);
+    d[2 * i + 1] = s1 ? (int16_t)((sgn ? (int32_t)(int8_t)s1[i] : (int32_t)s1[i]) - zx) : 0;
   }
 }
