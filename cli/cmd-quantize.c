@@ -1,5 +1,6 @@
 /* cmd-quantize.c — `octet quantize`: float model + calibration data in, int8 model out, with
  * an optional side-by-side evaluation of float and int8 (accuracy and speed). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ static const char usage_text[] =
   "                         float, worst sample; X in IoU x 100)\n"
   "  --bias-correction      correct the per-channel mean shift of Conv/Gemm outputs (measured\n"
   "                         against float on the calibration data) in the int32 biases\n"
+  "  --mode M               static (default: calibrated activation ranges), dynamic (int8\n"
+  "                         weights, activations quantized at run time; no --data needed) or\n"
+  "                         auto (dynamic for recurrent/matmul-heavy graphs, static for conv)\n"
   "  --threads N            threads (default: all cores)\n"
   "  --plugin PATH          kernel module (default: next to the octet library)\n";
 
@@ -267,7 +271,7 @@ int octet_cmd_quantize(int argc, char **argv) {
     static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
                                              "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
                                              "--plugin", "--weight-type", "--report", "--max-drop",
-                                             "--metric"};
+                                             "--metric", "--mode"};
     size_t k = 0;
     while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
     if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
@@ -303,6 +307,11 @@ int octet_cmd_quantize(int argc, char **argv) {
       break;
     }
     case 12: metric = v; break;
+    case 13:
+      if (strcmp(v, "static") && strcmp(v, "dynamic") && strcmp(v, "auto"))
+        return cli_usage("quantize", "--mode is static, dynamic or auto, got '%s'", v);
+      qo.mode = v;
+      break;
     default:
       if (strcmp(v, "int8") && strcmp(v, "uint8")) return cli_usage("quantize", "--weight-type is int8 or uint8, got '%s'", v);
       qo.signed_weights = !strcmp(v, "int8");
@@ -333,35 +342,48 @@ int octet_cmd_quantize(int argc, char **argv) {
                     "Run it as is with `octet run`.\n", in);
     goto out;
   }
-  if (!data.n) {
-    rc = cli_usage("quantize", "static quantization needs calibration data: --data [NAME=]PATH");
+  /* Mode first: dynamic quantization needs no calibration data. */
+  char why[200] = "";
+  if (qo.mode && !strcmp(qo.mode, "auto")) qo.mode = octet_quantize_auto_mode(model, why, sizeof why);
+  bool dynamic = qo.mode && !strcmp(qo.mode, "dynamic");
+  if (why[0]) printf("mode auto picked %s\n", why);
+  if (dynamic && (max_drop >= 0 || bias_correction || report_path)) {
+    rc = cli_usage("quantize", "--max-drop, --bias-correction and --report work on static (calibrated) quantization");
+    goto out;
+  }
+  if (!dynamic && !data.n) {
+    rc = cli_usage("quantize", "static quantization needs calibration data: --data [NAME=]PATH (or --mode dynamic)");
     goto out;
   }
   if (octet_quantize_prepare(model, &notes, &err)) goto fail;
-  if (octet_calibrator_create(NULL, &cal, &err)) goto fail;
-  octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
-                              .observer = octet_calibrator_observer, .observer_ctx = cal};
-  if (octet_session_create(model, &so, &sess, &err)) goto fail;
-  n_in = octet_session_input_count(sess);
-  if (n_in > CLI_MAX_DATA) {
-    fprintf(stderr, "octet quantize: the model has %zu inputs (at most %d supported)\n", n_in, CLI_MAX_DATA);
-    goto out;
+  uint64_t total = 0;
+  if (dynamic) {
+    if (octet_quantize_model(model, NULL, &qo, &summary, &err)) goto fail;
+  } else {
+    if (octet_calibrator_create(NULL, &cal, &err)) goto fail;
+    octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
+                                .observer = octet_calibrator_observer, .observer_ctx = cal};
+    if (octet_session_create(model, &so, &sess, &err)) goto fail;
+    n_in = octet_session_input_count(sess);
+    if (n_in > CLI_MAX_DATA) {
+      fprintf(stderr, "octet quantize: the model has %zu inputs (at most %d supported)\n", n_in, CLI_MAX_DATA);
+      goto out;
+    }
+    if (cli_data_open(&data, sess, ds, &total, &err)) goto fail;
+    cli_progress p;
+    cli_progress_start(&p, "calibrate");
+    if (octet_calibrate(cal, sess, model, ds, 0, total, data.batch, cli_progress_update, &p, &err)) goto fail;
+    octet_session_destroy(sess);
+    sess = NULL;
+    if (max_drop >= 0) {
+      int met = 0;
+      if (fallback(model, cal, &qo, plugin, threads, eval_x, eval_y, metric, max_drop, &summary, &met)) goto out;
+      if (!met) fprintf(stderr, "octet quantize: warning: the drop bound %.2f was not met\n", max_drop);
+    } else if (octet_quantize_model(model, cal, &qo, &summary, &err)) {
+      goto fail;
+    }
+    if (bias_correction && correct_bias(in, model, plugin, threads, ds, total, &bias_line)) goto out;
   }
-  uint64_t total;
-  if (cli_data_open(&data, sess, ds, &total, &err)) goto fail;
-  cli_progress p;
-  cli_progress_start(&p, "calibrate");
-  if (octet_calibrate(cal, sess, model, ds, 0, total, data.batch, cli_progress_update, &p, &err)) goto fail;
-  octet_session_destroy(sess);
-  sess = NULL;
-  if (max_drop >= 0) {
-    int met = 0;
-    if (fallback(model, cal, &qo, plugin, threads, eval_x, eval_y, metric, max_drop, &summary, &met)) goto out;
-    if (!met) fprintf(stderr, "octet quantize: warning: the drop bound %.2f was not met\n", max_drop);
-  } else if (octet_quantize_model(model, cal, &qo, &summary, &err)) {
-    goto fail;
-  }
-  if (bias_correction && correct_bias(in, model, plugin, threads, ds, total, &bias_line)) goto out;
   octet_save_options save = {0};
   if (octet_model_save(model, out, &save, &err)) goto fail;
   /* The output must load and plan in octet before we call it done. */
@@ -372,8 +394,10 @@ int octet_cmd_quantize(int argc, char **argv) {
   }
   long long before = file_size(in), after = file_size(out);
   printf("%s\n%s%s", notes, summary, bias_line ? bias_line : "");
-  printf("size: %.1f KiB -> %.1f KiB (%.2fx smaller); calibrated on %llu samples\nwrote %s\n", before / 1024.0,
-         after / 1024.0, after > 0 ? (double)before / (double)after : 0.0, (unsigned long long)total, out);
+  printf("size: %.1f KiB -> %.1f KiB (%.2fx smaller); ", before / 1024.0, after / 1024.0,
+         after > 0 ? (double)before / (double)after : 0.0);
+  if (dynamic) printf("no calibration (dynamic)\nwrote %s\n", out);
+  else printf("calibrated on %llu samples\nwrote %s\n", (unsigned long long)total, out);
   if (report_path && (rc = layer_report(in, model, cal, &qo, plugin, threads, eval_x, ds, total, report_path))) goto out;
   rc = eval_x ? eval_report(in, out, plugin, threads, eval_x, eval_y) : 0;
   goto out;

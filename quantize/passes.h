@@ -65,6 +65,20 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
 /* Whether the graph already holds quantized ops (Q/DQ pairs or QLinear* / *Integer ops). */
 bool octet_ir_is_quantized(const octet_model *m);
 
+typedef struct octet_dynamic_report {
+  size_t matmuls, gemms, convs; /* rewritten to dynamic int8 forms */
+  size_t fused_bias;            /* Adds folded into DynamicQuantizeMatMul's bias */
+  size_t excluded;
+  size_t no_weight;             /* MatMul/Gemm/Conv left float: no constant weight (attention) */
+  char kept_float[256];         /* recurrent op types left float (LSTM, GRU, RNN) */
+} octet_dynamic_report;
+
+/* Dynamic quantization (quantize/dynamic.c): constant-weight MatMul/Gemm -> DynamicQuantizeMatMul,
+ * Conv -> DynamicQuantizeLinear + ConvInteger + rescale; recurrent layers stay float. Uses the
+ * weight options of o (per_tensor_weights, signed_weights, exclusions). */
+octet_status octet_quantize_dynamic(octet_model *m, const octet_qdq_options *o, octet_dynamic_report *r,
+                                    octet_error *err);
+
 /* The range method octet_quantize_model uses when the options name none. */
 octet_range_method octet_quantize_default_method(void);
 

@@ -30,8 +30,53 @@ octet_range_method octet_quantize_default_method(void) { return DEFAULT_METHOD; 
 
 int octet_model_is_quantized(const octet_model *m) { return m && octet_ir_is_quantized(m); }
 
+/* --mode dynamic (or auto choosing it): quantize/dynamic.c; *handled false leaves it to static. */
+static octet_status quantize_dynamic_mode(octet_model *m, const octet_quantize_options *o, char **summary,
+                                          bool *handled, octet_error *err) {
+  *handled = false;
+  char why[160] = "";
+  const char *mode = o->mode;
+  if (!strcmp(mode, "auto")) mode = octet_quantize_auto_mode(m, why, sizeof why);
+  else if (strcmp(mode, "dynamic"))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown mode '%s' (static, dynamic or auto)", o->mode);
+  if (strcmp(mode, "dynamic")) return OCTET_OK;
+  *handled = true;
+  if (octet_ir_is_quantized(m))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "the model is already quantized; octet never quantizes twice");
+  if (o->format && strcmp(o->format, "qdq"))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "dynamic quantization has its own form; --format does not apply");
+  octet_qdq_options qo = {0};
+  qo.per_tensor_weights = o->per_tensor_weights;
+  qo.signed_weights = o->signed_weights;
+  qo.exclude_nodes = o->exclude_nodes;
+  qo.exclude_ops = o->exclude_ops;
+  octet_dynamic_report r;
+  octet_status st = octet_quantize_dynamic(m, &qo, &r, err);
+  if (st) return st;
+  char text[1024];
+  int n = snprintf(text, sizeof text,
+                   "%s%s%sdynamic: %zu MatMul + %zu Gemm -> DynamicQuantizeMatMul (%zu bias Adds folded), %zu Conv -> "
+                   "DynamicQuantizeLinear + ConvInteger; weights %s %s, activations uint8 at run time\n",
+                   why[0] ? "mode auto: " : "", why, why[0] ? "\n" : "", r.matmuls, r.gemms, r.fused_bias, r.convs,
+                   qo.signed_weights ? "int8" : "uint8 (zero point 128)", qo.per_tensor_weights ? "per tensor" : "per channel");
+  if (r.excluded && n > 0 && (size_t)n < sizeof text)
+    n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
+  if (r.no_weight && n > 0 && (size_t)n < sizeof text)
+    n += snprintf(text + n, sizeof text - (size_t)n, "kept float: %zu MatMul/Gemm/Conv without a constant weight "
+                                                     "(activation x activation)\n", r.no_weight);
+  if (r.kept_float[0] && n > 0 && (size_t)n < sizeof text)
+    snprintf(text + n, sizeof text - (size_t)n, "kept float: %s (octet has no int8 recurrent kernel; weights inside "
+                                                "If/Loop bodies stay float)\n", r.kept_float);
+  return set_text(summary, text, err);
+}
+
 octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                                   const octet_quantize_options *o, char **summary, octet_error *err) {
+  if (m && o && o->mode && strcmp(o->mode, "static")) {
+    bool handled;
+    octet_status st = quantize_dynamic_mode(m, o, summary, &handled, err);
+    if (st || handled) return st;
+  }
   if (!m || !cal) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_quantize_model: no model or calibrator");
   octet_quantize_options dflt = {0};
   if (!o) o = &dflt;

@@ -230,6 +230,9 @@ typedef struct octet_quantize_options {
   int signed_activations;    /* int8 activations (default uint8) */
   const char *exclude_nodes; /* comma-separated node names kept float */
   const char *exclude_ops;   /* comma-separated op types kept float */
+  const char *mode;          /* "static" (default: calibrated ranges), "dynamic" (int8 weights,
+                              * activations quantized at run time; no calibrator needed) or
+                              * "auto" (octet_quantize_auto_mode) */
 } octet_quantize_options;
 
 /* Step 1, before calibrating: Constant nodes become initializers, BatchNormalization folds into
@@ -242,6 +245,10 @@ OCTET_API octet_status octet_quantize_model(octet_model *model, const octet_cali
                                             octet_error *err);
 /* Whether the model already holds quantized operators (QDQ pairs, QLinear*, *Integer). */
 OCTET_API int octet_model_is_quantized(const octet_model *model);
+
+/* "dynamic" for recurrent or matmul-heavy (transformer-like) graphs, else "static"; reason
+ * (optional) gets a one-line why. */
+OCTET_API const char *octet_quantize_auto_mode(const octet_model *model, char *reason, size_t reason_size);
 
 /* Per-layer error report. For every activation with a QuantizeLinear/DequantizeLinear pair in
  * quantized_model (QDQ form; built from float_model, both prepared alike): the float range the
