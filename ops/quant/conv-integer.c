@@ -111,6 +111,7 @@ static bool conv_fast_geom(const conv_geom *g, octet_qconv_geom *f) {
   size_t need_w = (f->ow - 1) * f->sw + (f->kw - 1) * f->dw + 1;
   f->pb = need_h > f->ih + f->pt ? need_h - f->ih - f->pt : 0;
   f->pr = need_w > f->iw + f->pl ? need_w - f->iw - f->pl : 0;
+  f->virt = f->oh > 1 && f->sh == 1 && f->sw == 1;
   return f->oh && f->ow && octet_qconv_layout(f);
 }
 
@@ -423,11 +424,17 @@ static void conv_fast_planes(void *arg, size_t cp0, size_t cp1) {
   octet_qconv_planes(t->s->uk, &t->L->f, t->planes, t->xc, t->x_signed, t->zx, cp0, cp1);
 }
 
-/* Tiles of 16 (nr) output pixels along a row, each against every output channel of the group. */
+/* Tiles of 16 (nr) output pixels along a row (or along the virtual rows), each against every
+ * output channel of the group. */
 static void conv_fast_tiles(void *arg, size_t t0, size_t t1) {
   const conv_fast_task *t = arg;
   const octet_qconv_geom *f = &t->L->f;
   size_t nr = t->s->uk->nr, ntx = (f->ow + nr - 1) / nr;
+  if (f->virt) {
+    size_t nv = f->oh * f->phase_w;
+    t->s->uk->conv(&t->args, 0, t0 * nr, t1 * nr < nv ? t1 * nr : nv, 0, t->g->Mg);
+    return;
+  }
   for (size_t i = t0; i < t1; i++) {
     size_t oy = i / ntx, ox0 = (i % ntx) * nr, ox1 = ox0 + nr < f->ow ? ox0 + nr : f->ow;
     t->s->uk->conv(&t->args, oy, ox0, ox1, 0, t->g->Mg);
@@ -470,7 +477,8 @@ static void conv_fast_run(const conv_state *s, const conv_geom *g, const conv_ws
   }
   int32_t *koff = (int32_t *)(wsb + L->koff);
   octet_qconv_offsets(f, koff);
-  size_t ntiles = f->oh * ((f->ow + s->uk->nr - 1) / s->uk->nr);
+  size_t ntiles = f->virt ? (f->oh * f->phase_w + s->uk->nr - 1) / s->uk->nr
+                          : f->oh * ((f->ow + s->uk->nr - 1) / s->uk->nr);
   for (size_t n = 0; n < g->N; n++) {
     for (size_t gi = 0; gi < g->G; gi++) {
       octet_qgemm_panels wp;
@@ -498,7 +506,8 @@ static void conv_fast_run(const conv_state *s, const conv_geom *g, const conv_ws
       } else {
         ep->kind = OCTET_QEPI_I32;
       }
-      t.args = (octet_qconv_args){&wp, t.planes, koff, f->sh * f->row_stride, f->ow, ep};
+      t.args = (octet_qconv_args){&wp, t.planes, koff, f->sh * f->row_stride, f->ow, ep,
+                                  f->virt ? f->phase_w : 0, f->oh};
       /* Planes split by channel pair, tiles by output pixel: any split gives the same result. */
       octet_parallel_for(host, f->cpairs, conv_fast_planes, &t);
       octet_parallel_for(host, ntiles, conv_fast_tiles, &t);

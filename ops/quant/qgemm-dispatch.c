@@ -66,10 +66,14 @@ bool octet_qconv_layout(octet_qconv_geom *g) {
   g->cpairs = g->cg / 2 + (g->cg & 1);
   g->rows = g->ih + g->pt + g->pb;
   if (!octet_add_size(g->iw, g->pl + g->pr, &wp)) return false;
-  g->phase_w = wp / g->sw + 1 + 32; /* tiles run up to 16 pixels past a row's end */
+  if (g->virt && (g->sw != 1 || g->sh != 1)) g->virt = false;
+  /* row tiles run up to 16 pixels past a row's end; virtual rows run on into the next row,
+   * and past the last plane into a final slack */
+  g->phase_w = g->virt ? wp : wp / g->sw + 1 + 32;
+  size_t slack = g->virt ? 2 * (g->kw * g->dw + 64) + 2 * wp : 0;
   if (!octet_mul_size(g->phase_w, 2, &rs) || !octet_mul_size(g->rows, rs, &ps) ||
       !octet_mul_size(g->sw, ps, &prs) || !octet_mul_size(g->cpairs, prs, &pe) ||
-      !octet_mul_size(g->cpairs, g->kh * g->kw, &k2))
+      !octet_add_size(pe, slack, &pe) || !octet_mul_size(g->cpairs, g->kh * g->kw, &k2))
     return false;
   g->row_stride = rs, g->phase_stride = ps, g->pair_stride = prs, g->plane_elems = pe, g->k2 = k2;
   return true;
@@ -112,6 +116,10 @@ void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g
         memset(d + 2 * iend, 0, (g->row_stride - 2 * iend) * sizeof *d);
       }
     }
+  }
+  if (cp1 == g->cpairs && cp0 < cp1) {
+    size_t used = g->cpairs * g->pair_stride;
+    memset(planes + used, 0, (g->plane_elems - used) * sizeof *planes);
   }
 }
 
@@ -203,7 +211,11 @@ static void conv_c(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
         const int16_t *b = base + a->koff[k];
         acc += (uint32_t)((int32_t)wp[k * tile * 2] * b[0] + (int32_t)wp[k * tile * 2 + 1] * b[1]);
       }
-      octet_qgemm_epi_scalar(a->ep, m, oy * a->ow + ox, (int32_t)acc);
+      if (!a->vw) {
+        octet_qgemm_epi_scalar(a->ep, m, oy * a->ow + ox, (int32_t)acc);
+      } else if (ox % a->vw < a->ow && ox / a->vw < a->oh) {
+        octet_qgemm_epi_scalar(a->ep, m, ox / a->vw * a->ow + ox % a->vw, (int32_t)acc);
+      }
     }
   }
 }

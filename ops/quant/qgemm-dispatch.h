@@ -95,6 +95,11 @@ void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size
  * replicated kh * kw times. Weights are packed as A panels in the same (pair, ky, kx) order. */
 typedef struct octet_qconv_geom {
   size_t cg, ih, iw, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow;
+  /* Stride 1 only: "virtual" rows. Plane rows carry no slack, so output pixel (y, x) sits at
+   * pixel base (y * padded_width + x) and tiles of nr run straight across row ends; the
+   * kw - 1 columns a row computes past its end are discarded. Small images waste far less
+   * than with tiles that stop at each row's end. */
+  bool virt;
   /* derived by octet_qconv_layout */
   size_t cpairs, rows, phase_w, row_stride, phase_stride, pair_stride, plane_elems, k2;
 } octet_qconv_geom;
@@ -114,7 +119,9 @@ void octet_qconv_weights_pack(octet_qgemm_panels *p, void *mem, const octet_qcon
                               int32_t z_dtype, size_t n_z);
 
 /* One output row oy of a convolution: pixels [ox0, ox1) x channels [m0, m1) (m0 a multiple of
- * mr, ox0 of nr). Output element (m, oy * ow + ox) through the epilogue. */
+ * mr, ox0 of nr). Output element (m, oy * ow + ox) through the epilogue. With virtual rows
+ * (vw != 0), oy is 0 and [ox0, ox1) are virtual pixels v = y * vw + x; those with x >= ow or
+ * y >= oh are computed and dropped. */
 typedef struct octet_qconv_args {
   const octet_qgemm_panels *w;
   const int16_t *planes;
@@ -122,6 +129,7 @@ typedef struct octet_qconv_args {
   size_t y_stride; /* int16 units between output rows: sh * row_stride */
   size_t ow;
   const octet_qgemm_epi *ep;
+  size_t vw, oh; /* virtual rows (geom.virt): the padded width, else 0; output height */
 } octet_qconv_args;
 typedef void (*octet_qconv_fn)(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                size_t m0, size_t m1);

@@ -88,7 +88,9 @@ OCTET_K_RUN(octet_k_qbin_run) {
   float sA = octet_q_f32(in[1], 0), sB = octet_q_f32(in[4], 0), sC = octet_q_f32(in[6], 0);
   int32_t zA = octet_q_zp(azp, 0), zB = octet_q_zp(bzp, 0), zC = octet_q_zp(czp, 0);
   float rA = sA / sC, rB = sB / sC;
-  float fixed = (float)zC - (rA * (float)zA + rB * (float)zB);
+  /* ORT's MLAS computes the constant part with a fused multiply-add: near-ties round the other
+   * way without it. */
+  float fixed = (float)zC - fmaf(rA, (float)zA, rB * (float)zB);
   float mratio = sA * sB / sC;
   size_t n = octet_tensor_numel(&o);
   int64_t idx[OCTET_MAX_RANK] = {0};

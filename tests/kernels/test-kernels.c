@@ -288,6 +288,7 @@ static int run_conv_case(const octet_qgemm_ukernel *u, const conv_case *c, bool 
   size_t need_h = (oh - 1) * c->sh + (c->kh - 1) * c->dh + 1, need_w = (ow - 1) * c->sw + (c->kw - 1) * c->dw + 1;
   g.pb = need_h > c->ih + c->pt ? need_h - c->ih - c->pt : 0;
   g.pr = need_w > c->iw + c->pl ? need_w - c->iw - c->pl : 0;
+  g.virt = rnd() % 2; /* layout turns it off unless both strides are 1 */
   octet_qconv_layout(&g);
   if (depthwise) {
     size_t pw = octet_qdw_plane_width(c->iw, c->pl, g.pr), kw2 = c->kw + (c->kw & 1);
@@ -315,10 +316,20 @@ static int run_conv_case(const octet_qgemm_ukernel *u, const conv_case *c, bool 
     octet_qconv_offsets(&g, koff);
     octet_qgemm_epi ep = {.kind = OCTET_QEPI_Q8, .bias = bias, .bias_rs = 1, .scale = scale,
                           .scale_rs = c->per_ch, .zp = c->zy, .out_dtype = c->out_dtype, .out = got, .ldo = P};
-    octet_qconv_args a = {&wp, planes, koff, g.sh * g.row_stride, ow, &ep};
-    for (size_t oy = 0; oy < oh; oy++)
-      for (size_t ox = 0; ox < ow; ox += u->nr)
-        u->conv(&a, oy, ox, ox + u->nr < ow ? ox + u->nr : ow, 0, c->mg);
+    octet_qconv_args a = {&wp, planes, koff, g.sh * g.row_stride, ow, &ep, g.virt ? g.phase_w : 0, oh};
+    if (g.virt) {
+      /* virtual rows, in random tile-aligned chunks */
+      size_t nv = oh * g.phase_w;
+      for (size_t v = 0; v < nv;) {
+        size_t len = (rnd() % 3 + 1) * u->nr;
+        u->conv(&a, 0, v, v + len < nv ? v + len : nv, 0, c->mg);
+        v += len;
+      }
+    } else {
+      for (size_t oy = 0; oy < oh; oy++)
+        for (size_t ox = 0; ox < ow; ox += u->nr)
+          u->conv(&a, oy, ox, ox + u->nr < ow ? ox + u->nr : ow, 0, c->mg);
+    }
     free(wmem), free(planes), free(koff);
   }
   int bad = memcmp(ref, got, c->mg * P) != 0;

@@ -58,7 +58,8 @@ static void epi_row8(const octet_qgemm_epi *ep, size_t m, size_t n, int32x4_t v0
 
 /* 4 rows x 8 columns. Each accumulator holds products still split by pair half; addp merges. */
 static void tile_epi(size_t R, size_t k2, const int16_t *a, const int16_t *b, const int32_t *koff,
-                     size_t m, size_t n, size_t nv, const octet_qgemm_epi *ep) {
+                     size_t m, size_t n, size_t nv, const octet_qgemm_epi *ep,
+                     const octet_qconv_args *virt) {
   int32x4_t acc[4][4];
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++) acc[i][j] = vdupq_n_s32(0);
@@ -87,7 +88,16 @@ static void tile_epi(size_t R, size_t k2, const int16_t *a, const int16_t *b, co
   }
   for (size_t i = 0; i < R; i++) {
     int32x4_t v0 = vpaddq_s32(acc[i][0], acc[i][1]), v1 = vpaddq_s32(acc[i][2], acc[i][3]);
-    if (nv == 8) {
+    if (virt) {
+      /* virtual rows: n is the virtual pixel of column 0; keep the real output pixels */
+      int32_t c[8];
+      vst1q_s32(c, v0);
+      vst1q_s32(c + 4, v1);
+      for (size_t j = 0; j < 8; j++) {
+        size_t v = n + j, y = v / virt->vw, x = v % virt->vw;
+        if (x < virt->ow && y < virt->oh) octet_qgemm_epi_scalar(ep, m + i, y * virt->ow + x, c[j]);
+      }
+    } else if (nv == 8) {
       epi_row8(ep, m + i, n, v0, v1);
     } else {
       int32_t c[8];
@@ -108,7 +118,7 @@ void octet_qs16_gemm_4x8__neon(const octet_qgemm_panels *a, const octet_qgemm_pa
     for (size_t m = m0; m < m1; m += 4) {
       size_t R = m1 - m < 4 ? m1 - m : 4;
       for (size_t n = nb; n < ne; n += 8)
-        tile_epi(R, k2, a->data + m * k2 * 2, b->data + n * k2 * 2, NULL, m, n, ne - n < 8 ? ne - n : 8, ep);
+        tile_epi(R, k2, a->data + m * k2 * 2, b->data + n * k2 * 2, NULL, m, n, ne - n < 8 ? ne - n : 8, ep, NULL);
     }
   }
 }
@@ -121,7 +131,7 @@ void octet_qs16_conv_4x8__neon(const octet_qconv_args *a, size_t oy, size_t ox0,
     size_t nv = ox1 - ox < 8 ? ox1 - ox : 8;
     for (size_t m = m0; m < m1; m += 4)
       tile_epi(m1 - m < 4 ? m1 - m : 4, k2, a->w->data + m * k2 * 2, base, a->koff, m,
-               oy * a->ow + ox, nv, a->ep);
+               a->vw ? ox : oy * a->ow + ox, nv, a->ep, a->vw ? a : NULL);
   }
 }
 

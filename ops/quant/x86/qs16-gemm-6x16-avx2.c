@@ -144,15 +144,61 @@ static void tile_store(size_t R, __m256i acc[6][2], size_t m, size_t n, size_t n
 TILE_EPI(tile_epi, NULL)
 TILE_EPI(tile_epi_conv, koff)
 
+/* Virtual-row tiles: requantize all 16 columns into a buffer, then copy the runs that are
+ * real output pixels (at most a few per tile). */
+static void tile_store_virtual(size_t R, __m256i acc[6][2], size_t m, size_t v0, const octet_qconv_args *a) {
+  const octet_qgemm_epi *ep = a->ep;
+  size_t run_j[16], run_n[16], run_len[16], nruns = 0; /* a run holds >= 1 pixel */
+  for (size_t j = 0; j < 16;) {
+    size_t v = v0 + j, y = v / a->vw, x = v % a->vw;
+    if (y >= a->oh) break;
+    size_t len = a->vw - x < 16 - j ? a->vw - x : 16 - j;
+    if (x < a->ow) {
+      size_t keep = a->ow - x < len ? a->ow - x : len;
+      run_j[nruns] = j, run_n[nruns] = y * a->ow + x, run_len[nruns++] = keep;
+    }
+    j += len;
+  }
+  size_t esz = ep->kind == OCTET_QEPI_Q8 ? 1 : 4;
+  int32_t buf[16];
+  octet_qgemm_epi t = *ep;
+  t.out = buf, t.ldo = 0; /* parameters follow m; the output lands in buf */
+  rq_consts rq = rq_make(ep->zp, ep->out_dtype);
+  for (size_t i = 0; i < R; i++) {
+    epi_row16(&t, &rq, m + i, 0, acc[i][0], acc[i][1]);
+    for (size_t r = 0; r < nruns; r++)
+      memcpy((char *)ep->out + ((m + i) * ep->ldo + run_n[r]) * esz, (char *)buf + run_j[r] * esz,
+             run_len[r] * esz);
+  }
+}
+
+static void tile_conv_virtual(size_t R, size_t k2, const int16_t *a, const int16_t *b,
+                              const int32_t *koff, size_t m, size_t v0, const octet_qconv_args *ca) {
+  __m256i acc[6][2];
+  switch (R) {
+  case 1: tile(1, k2, a, b, koff, acc); break;
+  case 2: tile(2, k2, a, b, koff, acc); break;
+  case 3: tile(3, k2, a, b, koff, acc); break;
+  case 4: tile(4, k2, a, b, koff, acc); break;
+  case 5: tile(5, k2, a, b, koff, acc); break;
+  default: tile(6, k2, a, b, koff, acc); break;
+  }
+  tile_store_virtual(R, acc, m, v0, ca);
+}
+
 void octet_qs16_conv_6x16__avx2(const octet_qconv_args *a, size_t oy, size_t ox0, size_t ox1,
                                 size_t m0, size_t m1) {
   size_t k2 = a->w->k2;
   for (size_t ox = ox0; ox < ox1; ox += 16) {
     const int16_t *base = a->planes + oy * a->y_stride + ox * 2;
     size_t nv = ox1 - ox < 16 ? ox1 - ox : 16;
-    for (size_t m = m0; m < m1; m += 6)
-      tile_epi_conv(m1 - m < 6 ? m1 - m : 6, k2, a->w->data + m * k2 * 2, base, a->koff, m, oy * a->ow + ox,
-               nv, a->ep);
+    for (size_t m = m0; m < m1; m += 6) {
+      size_t R = m1 - m < 6 ? m1 - m : 6;
+      if (a->vw)
+        tile_conv_virtual(R, k2, a->w->data + m * k2 * 2, base, a->koff, m, ox, a);
+      else
+        tile_epi_conv(R, k2, a->w->data + m * k2 * 2, base, a->koff, m, oy * a->ow + ox, nv, a->ep);
+    }
   }
 }
 
