@@ -1,0 +1,159 @@
+/* bench-ort-plugin.c — ONNX Runtime 1.30 with octet's custom ops (ai.octet models, octet's module
+ * registered) against ORT's own int8 kernels on the same QOperator model, and octet's own runtime
+ * for reference, measured in one run (the machine is shared: compare ratios, not absolutes).
+ *
+ * usage: bench-ort-plugin [MODELS_DIR [SECONDS_PER_CASE]]
+ * MODELS_DIR holds NAME.{qop,octet}.onnx + NAME.x.npy (make-bench-models.py; made in the build
+ * tree when absent). $ORT_LIB picks the ORT library, $OCTET_PLUGIN octet's module. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ort-host.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median of runs taken until `budget` seconds pass (at least 5, at most 1000), after a warm-up. */
+typedef int (*run_fn)(void *ctx);
+static double median_ms(run_fn run, void *ctx, double budget) {
+  static double t[1000];
+  if (run(ctx)) return -1;
+  size_t n = 0;
+  double start = now();
+  while (n < 1000 && (n < 5 || now() - start < budget)) {
+    double t0 = now();
+    if (run(ctx)) return -1;
+    t[n++] = (now() - t0) * 1e3;
+  }
+  qsort(t, n, sizeof *t, cmp_double);
+  return t[n / 2];
+}
+
+typedef struct ort_case {
+  ort_host *h;
+  OrtSession *s;
+  const octet_tensor *x;
+} ort_case;
+
+static int run_ort(void *p) {
+  ort_case *c = p;
+  octet_tensor y;
+  OrtStatus *st = ort_host_run(c->h, c->s, c->x, &y);
+  if (st) {
+    fprintf(stderr, "ORT: %s\n", c->h->api->GetErrorMessage(st));
+    c->h->api->ReleaseStatus(st);
+    return 1;
+  }
+  free(y.data);
+  return 0;
+}
+
+typedef struct octet_case {
+  octet_session *s;
+  const octet_tensor *x;
+} octet_case;
+
+static int run_octet(void *p) {
+  octet_case *c = p;
+  octet_tensor y;
+  octet_error err;
+  if (octet_session_run(c->s, c->x, 1, &y, 1, &err)) {
+    fprintf(stderr, "octet: %s\n", err.message);
+    return 1;
+  }
+  return 0;
+}
+
+static double bench_ort(ort_host *h, const char *model, const char *plugin, int threads,
+                        const octet_tensor *x, double budget) {
+  ort_case c = {h, NULL, x};
+  OrtStatus *st = ort_host_session(h, model, plugin, threads, &c.s);
+  if (st) {
+    fprintf(stderr, "%s: %s\n", model, h->api->GetErrorMessage(st));
+    h->api->ReleaseStatus(st);
+    return -1;
+  }
+  double ms = median_ms(run_ort, &c, budget);
+  h->api->ReleaseSession(c.s);
+  return ms;
+}
+
+static double bench_octet(const char *model, int threads, const octet_tensor *x, double budget) {
+  octet_model *m = NULL;
+  octet_case c = {NULL, x};
+  octet_error err;
+  octet_session_options opt = {.n_threads = (uint32_t)threads};
+  if (octet_model_load(model, NULL, &m, &err) || octet_session_create(m, &opt, &c.s, &err)) {
+    fprintf(stderr, "octet on %s: %s\n", model, err.message);
+    octet_model_destroy(m);
+    return -1;
+  }
+  double ms = median_ms(run_octet, &c, budget);
+  octet_session_destroy(c.s);
+  octet_model_destroy(m);
+  return ms;
+}
+
+int main(int argc, char **argv) {
+  char dir[1024];
+  double budget = argc > 2 ? atof(argv[2]) : 3.0;
+  if (argc > 1) {
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+  } else {
+    snprintf(dir, sizeof dir, "%s", OCTET_BENCH_MODELS);
+    char probe[1200];
+    snprintf(probe, sizeof probe, "%s/resnet18.octet.onnx", dir);
+    if (access(probe, F_OK) != 0) {
+      char cmd[4096];
+      snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/bench/ort-plugin/make-bench-models.py' '%s' '%s' '%s'",
+               OCTET_SOURCE_DIR, dir, OCTET_CLI, OCTET_SOURCE_DIR "/../shared/models");
+      fprintf(stderr, "making models: %s\n", cmd);
+      if (system(cmd) != 0) return 1;
+    }
+  }
+  const char *plugin = getenv("OCTET_PLUGIN");
+  if (!plugin) plugin = OCTET_PLUGIN_PATH;
+  ort_host h;
+  char msg[1200];
+  if (ort_host_open(&h, ort_host_default_path(), msg, sizeof msg)) {
+    fprintf(stderr, "%s\n", msg);
+    return 1;
+  }
+  printf("ONNX Runtime %s; octet %s; median ms per run\n", h.base->GetVersionString(), octet_version());
+  printf("%-12s %7s %14s %14s %14s %10s\n", "model", "threads", "ORT int8", "ORT+octet", "octet", "ORT/ORT+o");
+  const char *names[] = {"fmnist_cnn", "resnet18"};
+  for (size_t i = 0; i < 2; i++) {
+    char qop[1200], oct[1200], xp[1200];
+    snprintf(qop, sizeof qop, "%s/%s.qop.onnx", dir, names[i]);
+    snprintf(oct, sizeof oct, "%s/%s.octet.onnx", dir, names[i]);
+    snprintf(xp, sizeof xp, "%s/%s.x.npy", dir, names[i]);
+    octet_tensor x;
+    octet_error err;
+    if (octet_tensor_load(xp, &x, NULL, &err)) {
+      fprintf(stderr, "%s: %s\n", xp, err.message);
+      return 1;
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+      double own = bench_ort(&h, qop, NULL, threads, &x, budget);
+      double mine = bench_ort(&h, oct, plugin, threads, &x, budget);
+      double oc = bench_octet(qop, threads, &x, budget);
+      printf("%-12s %7d %14.3f %14.3f %14.3f %9.2fx\n", names[i], threads, own, mine, oc,
+             mine > 0 ? own / mine : 0.0);
+      fflush(stdout);
+    }
+    octet_tensor_free(&x);
+  }
+  ort_host_close(&h);
+  return 0;
+}
