@@ -447,8 +447,10 @@ static void conv_fast_dw(void *arg, size_t c0, size_t c1) {
   const octet_qconv_geom *f = &t->L->f;
   const conv_geom *g = t->g;
   size_t kw2 = f->kw + (f->kw & 1);
+  /* The plane slot of c0 is this task's alone (ranges are disjoint): reusing it for every
+   * channel of the range keeps it in cache. */
+  int16_t *plane = t->planes + c0 * t->L->dw_plane;
   for (size_t c = c0; c < c1; c++) {
-    int16_t *plane = t->planes + c * t->L->dw_plane;
     octet_qdw_plane(t->s->uk, plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt,
                     f->pb, f->pl);
     octet_qdw_args a = {plane, t->L->dw_pw, f->kh, f->kw, f->sh, f->oh, f->ow,

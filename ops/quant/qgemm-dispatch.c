@@ -239,22 +239,11 @@ size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr) {
   return (iw + pl + pr + 48 + 15) & ~(size_t)15;
 }
 
-void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
-                     size_t ih, size_t iw, size_t pt, size_t pb, size_t pl) {
-  size_t rows = ih + pt + pb;
-  for (size_t y = 0; y < rows; y++) {
-    int16_t *d = plane + y * pw_out;
-    if (y < pt || y - pt >= ih) {
-      memset(d, 0, pw_out * sizeof *d);
-      continue;
-    }
-    const uint8_t *s = x + (y - pt) * iw;
-    memset(d, 0, pl * sizeof *d);
-    uk->widen(d + pl, s, iw, x_signed, zx);
-    /* the right padding and the slack: only what a 16-pixel tile can read */
-    size_t tail = pw_out - pl - iw;
-    memset(d + pl + iw, 0, tail * sizeof *d);
-  }
+void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x,
+                     bool x_signed, int32_t zx, size_t ih, size_t iw, size_t pt, size_t pb, size_t pl) {
+  /* one memset for the padding and the slack, then the interior rows */
+  memset(plane, 0, (ih + pt + pb) * pw_out * sizeof *plane);
+  for (size_t y = 0; y < ih; y++) uk->widen(plane + (pt + y) * pw_out + pl, x + y * iw, iw, x_signed, zx);
 }
 
 static void widen_c(int16_t *d, const uint8_t *s, size_t n, bool sgn, int32_t zx) {

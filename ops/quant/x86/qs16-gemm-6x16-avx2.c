@@ -240,22 +240,66 @@ static inline void dw_store(const octet_qdw_args *a, const rq_consts *rq, __m256
 
 /* 3x3, stride 1: the six tap-pair weights stay in registers. A pair of taps (kx, kx+1) against
  * the row loaded at x0 + kx gives the even output pixels; loaded one element later, the odd. */
+static inline __m128i dw_requant_evod(__m256i ev, __m256i od, const rq_consts *rq, __m256 s) {
+  __m256i lo = _mm256_unpacklo_epi32(ev, od), hi = _mm256_unpackhi_epi32(ev, od);
+  return requant16(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31), s, s, rq);
+}
+
+static inline void dw_put(const octet_qdw_args *a, size_t oy, size_t x0, __m128i q) {
+  uint8_t *dst = (uint8_t *)a->out + oy * a->ow + x0;
+  if (a->ow - x0 >= 16) {
+    _mm_storeu_si128((__m128i *)dst, q);
+  } else {
+    uint8_t tmp[16];
+    _mm_storeu_si128((__m128i *)tmp, q);
+    memcpy(dst, tmp, a->ow - x0);
+  }
+}
+
+/* 3x3, stride 1: the six tap-pair weights stay in registers. A pair of taps (kx, kx+1) against
+ * the row loaded at x0 + kx gives the even output pixels; loaded one element later, the odd.
+ * Two output rows per pass share their middle input rows and overlap their epilogues. */
 static void dw3x3s1(const octet_qdw_args *a, const int32_t *wp, const rq_consts *rq, __m256 s,
                     __m256i bias) {
   __m256i w00 = _mm256_set1_epi32(wp[0]), w01 = _mm256_set1_epi32(wp[1]);
   __m256i w10 = _mm256_set1_epi32(wp[2]), w11 = _mm256_set1_epi32(wp[3]);
   __m256i w20 = _mm256_set1_epi32(wp[4]), w21 = _mm256_set1_epi32(wp[5]);
-  for (size_t oy = 0; oy < a->oh; oy++) {
+  __m256i zero = _mm256_setzero_si256();
+  size_t oy = 0;
+  for (; oy + 2 <= a->oh; oy += 2) {
+    const int16_t *r0 = a->plane + oy * a->pw, *r1 = r0 + a->pw, *r2 = r1 + a->pw, *r3 = r2 + a->pw;
+    for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
+      __m256i ev = bias, od = bias, ev2 = zero, od2 = zero; /* output row oy */
+      __m256i fv = bias, pd = bias, fv2 = zero, pd2 = zero; /* output row oy + 1 */
+      __m256i x;
+#define ROW2(r, wa0, wa1, wb0, wb1)                                                  \
+  x = LD(r + x0), ev = _mm256_add_epi32(ev, _mm256_madd_epi16(x, wa0)),               \
+  fv = _mm256_add_epi32(fv, _mm256_madd_epi16(x, wb0));                               \
+  x = LD(r + x0 + 1), od = _mm256_add_epi32(od, _mm256_madd_epi16(x, wa0)),           \
+  pd = _mm256_add_epi32(pd, _mm256_madd_epi16(x, wb0));                               \
+  x = LD(r + x0 + 2), ev2 = _mm256_add_epi32(ev2, _mm256_madd_epi16(x, wa1)),         \
+  fv2 = _mm256_add_epi32(fv2, _mm256_madd_epi16(x, wb1));                             \
+  x = LD(r + x0 + 3), od2 = _mm256_add_epi32(od2, _mm256_madd_epi16(x, wa1)),         \
+  pd2 = _mm256_add_epi32(pd2, _mm256_madd_epi16(x, wb1));
+      MAC(ev, r0 + x0, w00); MAC(od, r0 + x0 + 1, w00); MAC(ev2, r0 + x0 + 2, w01); MAC(od2, r0 + x0 + 3, w01);
+      ROW2(r1, w10, w11, w00, w01)
+      ROW2(r2, w20, w21, w10, w11)
+      MAC(fv, r3 + x0, w20); MAC(pd, r3 + x0 + 1, w20); MAC(fv2, r3 + x0 + 2, w21); MAC(pd2, r3 + x0 + 3, w21);
+#undef ROW2
+      __m128i q0 = dw_requant_evod(_mm256_add_epi32(ev, ev2), _mm256_add_epi32(od, od2), rq, s);
+      __m128i q1 = dw_requant_evod(_mm256_add_epi32(fv, fv2), _mm256_add_epi32(pd, pd2), rq, s);
+      dw_put(a, oy, x0, q0);
+      dw_put(a, oy + 1, x0, q1);
+    }
+  }
+  for (; oy < a->oh; oy++) {
     const int16_t *r0 = a->plane + oy * a->pw, *r1 = r0 + a->pw, *r2 = r1 + a->pw;
     for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
-      __m256i ev = _mm256_setzero_si256(), od = ev, ev2 = ev, od2 = ev;
+      __m256i ev = bias, od = bias, ev2 = zero, od2 = zero;
       MAC(ev, r0 + x0, w00); MAC(od, r0 + x0 + 1, w00); MAC(ev2, r0 + x0 + 2, w01); MAC(od2, r0 + x0 + 3, w01);
       MAC(ev, r1 + x0, w10); MAC(od, r1 + x0 + 1, w10); MAC(ev2, r1 + x0 + 2, w11); MAC(od2, r1 + x0 + 3, w11);
       MAC(ev, r2 + x0, w20); MAC(od, r2 + x0 + 1, w20); MAC(ev2, r2 + x0 + 2, w21); MAC(od2, r2 + x0 + 3, w21);
-      ev = _mm256_add_epi32(ev, ev2), od = _mm256_add_epi32(od, od2);
-      __m256i lo = _mm256_unpacklo_epi32(ev, od), hi = _mm256_unpackhi_epi32(ev, od);
-      dw_store(a, rq, s, bias, oy, x0, _mm256_permute2x128_si256(lo, hi, 0x20),
-               _mm256_permute2x128_si256(lo, hi, 0x31));
+      dw_put(a, oy, x0, dw_requant_evod(_mm256_add_epi32(ev, ev2), _mm256_add_epi32(od, od2), rq, s));
     }
   }
 }
@@ -319,6 +363,11 @@ void octet_qs16_widen__avx2(int16_t *d, const uint8_t *s, size_t n, bool sgn, in
   __m256i z = _mm256_set1_epi16((int16_t)zx);
   size_t i = 0;
   for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(d + i), widen16(s + i, sgn, z));
+  if (i < n && n >= 16) {
+    /* the tail as one vector ending at n: it rewrites a few values with the same result */
+    _mm256_storeu_si256((__m256i *)(d + n - 16), widen16(s + n - 16, sgn, z));
+    return;
+  }
   for (; i < n; i++) d[i] = (int16_t)((sgn ? (int32_t)(int8_t)s[i] : (int32_t)s[i]) - zx);
 }
 
