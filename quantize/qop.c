@@ -225,7 +225,7 @@ static const char *zp_name(lower *L, const qparam *p, octet_error *err) {
 static bool keep_attr(const char *op, const char *attr) {
   if (!strcmp(op, "QGemm")) return !strcmp(attr, "alpha") || !strcmp(attr, "transA") || !strcmp(attr, "transB");
   if (!strcmp(op, "QLinearAveragePool")) return strcmp(attr, "dilations") != 0;
-  if (!strcmp(op, "QLinearConcat")) return !strcmp(attr, "axis");
+  if (!strcmp(op, "QLinearConcat") || !strcmp(op, "QLinearSoftmax")) return !strcmp(attr, "axis");
   if (!strcmp(op, "QLinearConv")) return true;
   if (!strncmp(op, "QLinear", 7) || !strcmp(op, "MatMulIntegerToFloat")) return false;
   return true; /* the same op on int8 data (MaxPool, Reshape, ...) */
@@ -417,6 +417,15 @@ static octet_status lower_simple(lower *L, size_t i, const char *qop, size_t n_a
   in[m++] = y_zp;
   *done = true;
   return emit(L, i, act, qi, qop, "com.microsoft", m, in, y->x, err);
+}
+
+/* DQ -> Softmax -> Q: ONNX Runtime's optimizer runs it as QLinearSoftmax (a table of exps, not
+ * float softmax), so octet does the same to compute what ORT computes. */
+static octet_status lower_softmax(lower *L, size_t i, bool *done, octet_error *err) {
+  octet_status st = lower_simple(L, i, "QLinearSoftmax", 1, done, err);
+  if (!st && *done && !octet_edit_attr_int(&L->e, L->e.g->n_nodes - 1, "opset", octet_ir_opset_version(L->e.m, "")))
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  return st;
 }
 
 static octet_status lower_concat(lower *L, size_t i, bool *done, octet_error *err) {
@@ -744,6 +753,7 @@ octet_status octet_qdq_to_qop(octet_model *m, octet_qop_report *r, octet_error *
     else if (!strcmp(op, "GlobalAveragePool")) st = lower_simple(&L, i, "QLinearGlobalAveragePool", 1, &done, err);
     else if (!strcmp(op, "AveragePool")) st = lower_simple(&L, i, "QLinearAveragePool", 1, &done, err);
     else if (!strcmp(op, "Concat")) st = lower_concat(&L, i, &done, err);
+    else if (!strcmp(op, "Softmax")) st = lower_softmax(&L, i, &done, err);
     else if (!strcmp(op, "MaxPool") || !strcmp(op, "Reshape") || !strcmp(op, "Transpose") || !strcmp(op, "Flatten") ||
              !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze")) {
       pass = true;
