@@ -226,11 +226,16 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
                         info->node_name);
         goto fail;
       }
-      if (s->uk)
-        octet_qgemm_panels_pack(&s->fb, s->pack_mem, N, K, s->uk->nr, b->data, b->dtype == OCTET_DTYPE_INT8,
-                         s->trans_b ? K : 1, s->trans_b ? 1 : N, zb ? zb->data : NULL,
-                         zb ? zb->dtype : 0, nzb, 0, N);
-      else
+      if (s->uk) {
+        /* int8 panels when b - zb fits (symmetric s8 weights), else int16 */
+        if (!s->uk->b8 ||
+            !octet_qgemm_panels_pack8(&s->fb, s->pack_mem, N, K, s->uk->nr, b->data,
+                                      b->dtype == OCTET_DTYPE_INT8, s->trans_b ? K : 1,
+                                      s->trans_b ? 1 : N, zb ? zb->data : NULL, zb ? zb->dtype : 0, nzb))
+          octet_qgemm_panels_pack(&s->fb, s->pack_mem, N, K, s->uk->nr, b->data, b->dtype == OCTET_DTYPE_INT8,
+                                  s->trans_b ? K : 1, s->trans_b ? 1 : N, zb ? zb->data : NULL,
+                                  zb ? zb->dtype : 0, nzb, 0, N);
+      } else
         octet_qgemm_pack(&s->packed, s->pack_mem, K, N, b->data, b->dtype == OCTET_DTYPE_INT8,
                          s->trans_b ? 1 : N, s->trans_b ? K : 1, zb ? zb->data : NULL,
                          zb && zb->dtype == OCTET_DTYPE_INT8, nzb);

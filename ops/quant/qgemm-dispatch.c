@@ -28,13 +28,42 @@ void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size
   p->tile = tile;
   /* 32-byte alignment for the vector loads (mem carries 64 bytes of slack for it). */
   p->data = (int16_t *)(((uintptr_t)mem + 31) & ~(uintptr_t)31);
+  p->data8 = NULL;
 }
+
 
 static int32_t zero_point(const void *z, int32_t z_dtype, size_t n_z, size_t r) {
   if (!z || !n_z) return 0;
   size_t i = n_z > 1 ? r : 0;
   if (z_dtype == OCTET_DTYPE_INT32) return ((const int32_t *)z)[i];
   return z_dtype == OCTET_DTYPE_INT8 ? ((const int8_t *)z)[i] : ((const uint8_t *)z)[i];
+}
+
+bool octet_qgemm_panels_pack8(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
+                              const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                              int32_t z_dtype, size_t n_z) {
+  octet_qgemm_panels_init(p, mem, rows, K, tile);
+  int8_t *d8 = (int8_t *)p->data;
+  size_t k2 = p->k2, rend = (rows + tile - 1) / tile * tile;
+  for (size_t r = 0; r < rend; r++) {
+    int8_t *dst = d8 + (r / tile) * tile * k2 * 2 + (r % tile) * 2;
+    if (r >= rows) {
+      for (size_t k = 0; k < k2; k++) dst[k * tile * 2] = dst[k * tile * 2 + 1] = 0;
+      continue;
+    }
+    int32_t zr = zero_point(z, z_dtype, n_z, r);
+    const uint8_t *su = (const uint8_t *)src + r * sr;
+    const int8_t *ss = (const int8_t *)src + r * sr;
+    for (size_t k = 0; k < K; k++) {
+      int32_t v = (src_signed ? ss[k * sk] : su[k * sk]) - zr;
+      if (v < -128 || v > 127) return false;
+      dst[(k / 2) * tile * 2 + (k & 1)] = (int8_t)v;
+    }
+    if (K & 1) dst[(K / 2) * tile * 2 + 1] = 0;
+  }
+  p->data8 = d8;
+  p->data = NULL;
+  return true;
 }
 
 void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
@@ -186,13 +215,16 @@ static void compute_c(const octet_qgemm_panels *a, const octet_qgemm_panels *b, 
   for (size_t m = m0; m < m1; m += MR) {
     const int16_t *ap = a->data + m * k2 * 2;
     for (size_t n = n0; n < n1; n += NR) {
-      const int16_t *bp = b->data + n * k2 * 2;
+      const int16_t *bp = b->data ? b->data + n * k2 * 2 : NULL;
+      const int8_t *bp8 = b->data8 ? b->data8 + n * k2 * 2 : NULL;
       uint32_t acc[MR][NR] = {{0}};
       for (size_t k = 0; k < k2; k++)
         for (size_t i = 0; i < MR; i++)
-          for (size_t j = 0; j < NR; j++)
-            acc[i][j] += (uint32_t)((int32_t)ap[(k * MR + i) * 2] * bp[(k * NR + j) * 2] +
-                                    (int32_t)ap[(k * MR + i) * 2 + 1] * bp[(k * NR + j) * 2 + 1]);
+          for (size_t j = 0; j < NR; j++) {
+            size_t bi = (k * NR + j) * 2;
+            int32_t b0 = bp ? bp[bi] : bp8[bi], b1 = bp ? bp[bi + 1] : bp8[bi + 1];
+            acc[i][j] += (uint32_t)((int32_t)ap[(k * MR + i) * 2] * b0 + (int32_t)ap[(k * MR + i) * 2 + 1] * b1);
+          }
       for (size_t i = 0; i < MR && m + i < m1; i++)
         for (size_t j = 0; j < NR && n + j < n1; j++)
           octet_qgemm_epi_scalar(ep, m + i, n + j, (int32_t)acc[i][j]);
@@ -264,14 +296,14 @@ static void widen2_c(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n,
 
 static const octet_qgemm_ukernel g_ukernels[] = {
 #if OCTET_QGEMM_AVX2
-    {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, octet_qs16_gemm_6x16__avx2,
+    {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, true, octet_qs16_gemm_6x16__avx2,
      octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2, octet_qs16_widen__avx2, octet_qs16_widen2__avx2},
 #endif
 #if OCTET_QGEMM_NEON
-    {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, octet_qs16_gemm_4x8__neon,
+    {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, false, octet_qs16_gemm_4x8__neon,
      octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
 #endif
-    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c},
+    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, true, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c},
 };
 
 size_t octet_qgemm_ukernel_count(void) { return OCTET_COUNTOF(g_ukernels); }

@@ -43,6 +43,10 @@ typedef struct octet_qgemm_epi {
 typedef struct octet_qgemm_panels {
   size_t rows, K, k2, tile;
   int16_t *data;
+  /* B only: the same layout in int8 (data8, data NULL) when every b - zb fits int8, as with
+   * symmetric s8 weights: half the bytes to stream (GEMV is bandwidth-bound); kernels widen
+   * each panel row as they load it. */
+  const int8_t *data8;
 } octet_qgemm_panels;
 
 typedef struct octet_qgemm_ukernel octet_qgemm_ukernel;
@@ -83,6 +87,11 @@ bool octet_qgemm_panels_size(size_t rows, size_t K, size_t tile, size_t *bytes);
 void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
                       const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
                       int32_t z_dtype, size_t n_z, size_t r0, size_t r1);
+/* The int8 form of B (octet_qgemm_panels.data8), for variants with b8: false (nothing
+ * usable written) when some b - zb does not fit int8. Same arguments and size bound. */
+bool octet_qgemm_panels_pack8(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
+                              const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                              int32_t z_dtype, size_t n_z);
 /* Sets p's fields for `mem` without packing (readers of panels packed elsewhere). */
 void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile);
 
@@ -145,6 +154,7 @@ struct octet_qgemm_ukernel {
   uint32_t cpu_features; /* OCTET_CPU_* bits it needs */
   size_t mr, nr;
   bool auto_select; /* false: the portable C variant, run only by the kernel tester */
+  bool b8;          /* compute also takes int8 B panels */
   octet_qgemm_compute_fn compute;
   octet_qconv_fn conv;
   octet_qdw_fn dwconv; /* NULL: no depthwise kernel in this variant */

@@ -79,9 +79,9 @@ static inline void epi_row16(const octet_qgemm_epi *ep, const rq_consts *rq, siz
  * from a packed panel (koff NULL: 32 int16 per step) or, for convolutions, from the planes at
  * b + koff[k] (two loads of 8 pixel pairs). ---- */
 
-static inline __attribute__((always_inline)) void tile(size_t R, size_t k2, const int16_t *a,
-                                                       const int16_t *b, const int32_t *koff,
-                                                       __m256i acc[6][2]) {
+static inline __attribute__((always_inline)) void tile_any(size_t R, size_t k2, const int16_t *a,
+                                                           const int16_t *b, const int8_t *b8,
+                                                           const int32_t *koff, __m256i acc[6][2]) {
   __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (size_t k = 0; k < k2; k++) {
@@ -90,6 +90,10 @@ static inline __attribute__((always_inline)) void tile(size_t R, size_t k2, cons
       const int16_t *bk = b + koff[k];
       b0 = _mm256_loadu_si256((const __m256i *)bk);
       b1 = _mm256_loadu_si256((const __m256i *)(bk + 16));
+    } else if (b8) {
+      b0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)b8));
+      b1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)b8 + 1));
+      b8 += 32;
     } else {
       b0 = _mm256_load_si256((const __m256i *)b);
       b1 = _mm256_load_si256((const __m256i *)b + 1);
@@ -123,6 +127,26 @@ static void tile_store(size_t R, __m256i acc[6][2], size_t m, size_t n, size_t n
       for (size_t j = 0; j < nv; j++) octet_qgemm_epi_scalar(ep, m + i, n + j, c[j]);
     }
   }
+}
+
+static inline __attribute__((always_inline)) void tile(size_t R, size_t k2, const int16_t *a,
+                                                       const int16_t *b, const int32_t *koff,
+                                                       __m256i acc[6][2]) {
+  tile_any(R, k2, a, b, NULL, koff, acc);
+}
+
+static void tile_epi8(size_t R, size_t k2, const int16_t *a, const int8_t *b8, size_t m, size_t n,
+                      size_t nv, const octet_qgemm_epi *ep) {
+  __m256i acc[6][2];
+  switch (R) {
+  case 1: tile_any(1, k2, a, NULL, b8, NULL, acc); break;
+  case 2: tile_any(2, k2, a, NULL, b8, NULL, acc); break;
+  case 3: tile_any(3, k2, a, NULL, b8, NULL, acc); break;
+  case 4: tile_any(4, k2, a, NULL, b8, NULL, acc); break;
+  case 5: tile_any(5, k2, a, NULL, b8, NULL, acc); break;
+  default: tile_any(6, k2, a, NULL, b8, NULL, acc); break;
+  }
+  tile_store(R, acc, m, n, nv, ep);
 }
 
 /* Packed-panel and convolution tiles, each specialised per row count so the loops carry no
@@ -207,7 +231,7 @@ void octet_qs16_gemm_6x16__avx2(const octet_qgemm_panels *a, const octet_qgemm_p
   size_t k2 = a->k2;
   /* Column blocks of B sized for L2 (~192 KiB), so each B panel is reused by every row tile
    * from cache while the current A tile stays in L1. */
-  size_t panel_bytes = k2 * 16 * 4, nc = (192 * 1024 / (panel_bytes ? panel_bytes : 1)) * 16;
+  size_t panel_bytes = k2 * 16 * (b->data8 ? 2 : 4), nc = (192 * 1024 / (panel_bytes ? panel_bytes : 1)) * 16;
   if (nc < 16) nc = 16;
   for (size_t nb = n0; nb < n1; nb += nc) {
     size_t ne = n1 - nb < nc ? n1 : nb + nc;
@@ -215,7 +239,10 @@ void octet_qs16_gemm_6x16__avx2(const octet_qgemm_panels *a, const octet_qgemm_p
       size_t R = m1 - m < 6 ? m1 - m : 6;
       const int16_t *ap = a->data + m * k2 * 2;
       for (size_t n = nb; n < ne; n += 16)
-        tile_epi(R, k2, ap, b->data + n * k2 * 2, NULL, m, n, ne - n < 16 ? ne - n : 16, ep);
+        if (b->data8)
+          tile_epi8(R, k2, ap, b->data8 + n * k2 * 2, m, n, ne - n < 16 ? ne - n : 16, ep);
+        else
+          tile_epi(R, k2, ap, b->data + n * k2 * 2, NULL, m, n, ne - n < 16 ? ne - n : 16, ep);
     }
   }
 }
