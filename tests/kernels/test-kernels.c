@@ -384,6 +384,201 @@ static void test_mask_forces_reference_or_lower_isa(void **state) {
   }
 }
 
+/* ---- whole kernels through the registry: fast path == reference path, for any split ---- */
+#ifndef OCTET_KT_STANDALONE
+#include "ops/registry.h"
+
+/* A host that runs the index space as uneven chunks, last chunk first: any kernel whose result
+ * depends on the split (or on chunk order) shows up as a difference. */
+static void chunked_parallel_for(void *ctx, size_t n, octet_task_fn task, void *arg) {
+  size_t chunk = *(const size_t *)ctx, starts[4096], ns = 0;
+  for (size_t b = 0; b < n && ns < 4096; b += chunk + ns % 2) starts[ns++] = b;
+  for (size_t i = ns; i-- > 0;) task(arg, starts[i], i + 1 < ns ? starts[i + 1] : n);
+}
+
+typedef struct op_case {
+  const char *domain, *op;
+  int opset;
+  size_t n_in;
+  octet_tensor in[9];
+  bool is_const[9];
+  size_t n_attrs;
+  octet_attr attrs[4];
+  int64_t ints[3][8];
+} op_case;
+
+static octet_tensor tensor(int32_t dtype, int32_t rank, const int64_t *dims) {
+  octet_tensor t = {.dtype = dtype, .rank = rank};
+  size_t n = 1;
+  for (int32_t i = 0; i < rank; i++) t.dims[i] = dims[i], n *= (size_t)dims[i];
+  size_t esz = octet_dtype_size(dtype);
+  t.data = malloc(n * esz + 1);
+  for (size_t i = 0; i < n; i++) {
+    if (dtype == OCTET_DTYPE_FLOAT) ((float *)t.data)[i] = (float)(rnd() % 1000 + 1) * 1e-4f;
+    else if (dtype == OCTET_DTYPE_INT32) ((int32_t *)t.data)[i] = (int32_t)(rnd() % 20001) - 10000;
+    else ((uint8_t *)t.data)[i] = (uint8_t)rnd();
+  }
+  return t;
+}
+static octet_tensor scalar_t(int32_t dtype) {
+  int64_t d[1] = {1};
+  octet_tensor t = tensor(dtype, 0, d);
+  return t;
+}
+
+/* Runs the case; output bytes into *out (malloc'd), size into *n. */
+static int run_op(const op_case *c, const octet_host *host, void **out, size_t *n, char *why, size_t why_n) {
+  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), c->domain, c->op, c->opset);
+  if (!k) return snprintf(why, why_n, "no kernel %s", c->op), 1;
+  int32_t dts[9];
+  const octet_tensor *consts[9], *ins[9];
+  for (size_t i = 0; i < c->n_in; i++) {
+    dts[i] = c->in[i].data ? c->in[i].dtype : OCTET_DTYPE_UNDEFINED;
+    ins[i] = c->in[i].data ? &c->in[i] : NULL;
+    consts[i] = c->in[i].data && c->is_const[i] ? &c->in[i] : NULL;
+  }
+  octet_kernel_info info = {.node_name = "kt", .domain = c->domain, .op_type = c->op, .opset = c->opset,
+                            .n_attrs = c->n_attrs, .attrs = c->attrs, .n_inputs = c->n_in,
+                            .input_dtypes = dts, .constant_inputs = consts, .n_outputs = 1};
+  int32_t odt[1];
+  void *st = NULL;
+  octet_error err = {0};
+  octet_tensor y;
+  memset(&y, 0, sizeof y);
+  size_t ws = 0;
+  if (k->create(&info, odt, &st, &err)) return snprintf(why, why_n, "create: %s", err.message), 1;
+  if (k->infer(st, ins, c->n_in, &y, 1, &ws, &err)) {
+    k->destroy(st);
+    return snprintf(why, why_n, "infer: %s", err.message), 1;
+  }
+  *n = octet_tensor_nbytes(&y);
+  y.data = calloc(*n + 1, 1);
+  void *w = malloc(ws + 1);
+  int bad = k->run(st, ins, c->n_in, &y, 1, w, host, &err) != 0;
+  if (bad) snprintf(why, why_n, "run: %s", err.message);
+  free(w);
+  k->destroy(st);
+  *out = y.data;
+  return bad;
+}
+
+static void free_case(op_case *c) {
+  for (size_t i = 0; i < c->n_in; i++) free(c->in[i].data);
+}
+
+static void make_qlinear_matmul(op_case *c, int64_t batch, int64_t M, int64_t K, int64_t N, bool a_s, bool b_s,
+                                bool per_col, bool b_const) {
+  memset(c, 0, sizeof *c);
+  c->domain = "", c->op = "QLinearMatMul", c->opset = 10, c->n_in = 8;
+  int64_t ad[3] = {batch, M, K}, bd[2] = {K, N}, nd[1] = {N};
+  int32_t at = a_s ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8, bt = b_s ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  c->in[0] = batch > 1 ? tensor(at, 3, ad) : tensor(at, 2, ad + 1);
+  c->in[1] = scalar_t(OCTET_DTYPE_FLOAT), c->in[2] = scalar_t(at);
+  c->in[3] = tensor(bt, 2, bd);
+  c->in[4] = per_col ? tensor(OCTET_DTYPE_FLOAT, 1, nd) : scalar_t(OCTET_DTYPE_FLOAT);
+  c->in[5] = per_col ? tensor(bt, 1, nd) : scalar_t(bt);
+  if (b_s && rnd() % 2) memset(c->in[5].data, 0, per_col ? (size_t)N : 1); /* symmetric: int8 panels */
+  c->in[6] = scalar_t(OCTET_DTYPE_FLOAT), c->in[7] = scalar_t(rnd() % 2 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8);
+  for (size_t i = 1; i < 8; i++) c->is_const[i] = i != 3 || b_const;
+}
+
+static void make_conv(op_case *c, bool qlinear, int64_t C, int64_t H, int64_t W, int64_t M, int64_t kh, int64_t kw,
+                      int64_t stride, int64_t dil, int64_t pad, int64_t group, bool per_ch, bool w_const) {
+  memset(c, 0, sizeof *c);
+  c->domain = "", c->op = qlinear ? "QLinearConv" : "ConvInteger", c->opset = 10;
+  int64_t xd[4] = {1 + (int64_t)(rnd() % 2), C, H, W}, wd[4] = {M, C / group, kh, kw}, md[1] = {M};
+  int32_t xt = rnd() % 2 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8, wt = rnd() % 3 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  if (qlinear) {
+    c->n_in = 9;
+    c->in[0] = tensor(xt, 4, xd), c->in[1] = scalar_t(OCTET_DTYPE_FLOAT), c->in[2] = scalar_t(xt);
+    c->in[3] = tensor(wt, 4, wd);
+    c->in[4] = per_ch ? tensor(OCTET_DTYPE_FLOAT, 1, md) : scalar_t(OCTET_DTYPE_FLOAT);
+    c->in[5] = per_ch ? tensor(wt, 1, md) : scalar_t(wt);
+    c->in[6] = scalar_t(OCTET_DTYPE_FLOAT), c->in[7] = scalar_t(rnd() % 2 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8);
+    if (rnd() % 4) c->in[8] = tensor(OCTET_DTYPE_INT32, 1, md);
+    for (size_t i = 1; i < 9; i++) c->is_const[i] = i != 3 || w_const;
+  } else {
+    c->n_in = 4;
+    c->in[0] = tensor(xt, 4, xd), c->in[1] = tensor(wt, 4, wd), c->in[2] = scalar_t(xt);
+    c->in[3] = per_ch ? tensor(wt, 1, md) : scalar_t(wt);
+    c->is_const[1] = w_const, c->is_const[2] = c->is_const[3] = true;
+  }
+  int64_t *pads = c->ints[0], *strides = c->ints[1], *dils = c->ints[2];
+  for (int i = 0; i < 4; i++) pads[i] = pad;
+  strides[0] = strides[1] = stride, dils[0] = dils[1] = dil;
+  c->attrs[0] = (octet_attr){.name = "pads", .type = OCTET_ATTR_INTS, .n = 4, .ints = pads};
+  c->attrs[1] = (octet_attr){.name = "strides", .type = OCTET_ATTR_INTS, .n = 2, .ints = strides};
+  c->attrs[2] = (octet_attr){.name = "dilations", .type = OCTET_ATTR_INTS, .n = 2, .ints = dils};
+  c->attrs[3] = (octet_attr){.name = "group", .type = OCTET_ATTR_INT, .i = group};
+  c->n_attrs = 4;
+}
+
+/* Reference (mask 0) vs the selected variant, unsplit and split two ways. */
+static void check_op(const op_case *c, const char *what) {
+  char why[256] = "";
+  void *ref = NULL, *got = NULL;
+  size_t nr = 0, ng = 0;
+  uint32_t prev = octet_cpu_features();
+  octet_cpu_set_mask(0);
+  int bad = run_op(c, NULL, &ref, &nr, why, sizeof why);
+  octet_cpu_set_mask(prev);
+  if (bad) {
+    free(ref);
+    KT_FAIL("%s: reference: %s", what, why);
+  }
+  size_t chunks[3] = {0, 1, 3};
+  for (int h = 0; h < 3; h++) {
+    octet_host host = {.ctx = &chunks[h], .n_threads = 4, .parallel_for = chunked_parallel_for};
+    bad = run_op(c, h ? &host : NULL, &got, &ng, why, sizeof why);
+    if (!bad && (ng != nr || memcmp(ref, got, nr))) {
+      size_t i = 0;
+      while (i < nr && ((uint8_t *)ref)[i] == ((uint8_t *)got)[i]) i++;
+      snprintf(why, sizeof why, "byte %zu of %zu differs from the reference (split %zu)", i, nr, chunks[h]);
+      bad = 1;
+    }
+    free(got);
+    if (bad) {
+      free(ref);
+      KT_FAIL("%s: %s", what, why);
+    }
+  }
+  free(ref);
+}
+
+static void test_ops_fast_path_matches_reference_for_any_split(void **state) {
+  (void)state;
+  if (!octet_qgemm_select()) KT_SKIP();
+  static const int64_t mk[][3] = {{1, 67, 45}, {67, 33, 70}, {5, 128, 300}, {7, 1, 16}, {13, 64, 17}, {1, 768, 40}};
+  for (size_t i = 0; i < OCTET_COUNTOF(mk); i++)
+    for (int v = 0; v < 4; v++) {
+      op_case c;
+      make_qlinear_matmul(&c, v == 3 ? 3 : 1, mk[i][0], mk[i][1], mk[i][2], v & 1, v != 1, v >= 2, v != 2);
+      char what[96];
+      snprintf(what, sizeof what, "QLinearMatMul %lldx%lldx%lld variant %d", (long long)mk[i][0],
+               (long long)mk[i][1], (long long)mk[i][2], v);
+      check_op(&c, what);
+      free_case(&c);
+    }
+  /* C, H, W, M, kh, kw, stride, dilation, pad, group */
+  static const int64_t cv[][10] = {
+      {5, 9, 11, 7, 3, 3, 1, 1, 1, 1},   {8, 12, 13, 16, 3, 3, 2, 1, 1, 1}, {6, 10, 10, 9, 3, 3, 1, 2, 2, 3},
+      {16, 7, 7, 24, 1, 1, 1, 1, 0, 1},  {12, 15, 17, 12, 3, 3, 1, 1, 1, 12}, {12, 15, 17, 12, 3, 3, 2, 1, 1, 12},
+      {10, 9, 8, 10, 5, 5, 1, 1, 2, 10}, {10, 9, 8, 20, 3, 3, 1, 1, 1, 10},  {3, 20, 21, 8, 7, 7, 2, 1, 3, 1},
+      {4, 5, 40, 6, 1, 3, 1, 1, 0, 2},
+  };
+  for (size_t i = 0; i < OCTET_COUNTOF(cv); i++)
+    for (int v = 0; v < 4; v++) {
+      op_case c;
+      const int64_t *g = cv[i];
+      make_conv(&c, v != 3, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], v & 1, v != 2);
+      char what[96];
+      snprintf(what, sizeof what, "%s case %zu variant %d", c.op, i, v);
+      check_op(&c, what);
+      free_case(&c);
+    }
+}
+#endif
+
 /* ---- runners ---- */
 
 typedef struct kt_test {
@@ -396,6 +591,10 @@ static size_t kt_list(kt_test *t, size_t cap) {
   size_t n = 0;
   snprintf(t[n].name, sizeof t[n].name, "dispatch_mask_forces_reference_or_lower_isa");
   t[n].fn = test_mask_forces_reference_or_lower_isa, t[n].arg = NULL, n++;
+#ifndef OCTET_KT_STANDALONE
+  snprintf(t[n].name, sizeof t[n].name, "ops_fast_path_matches_reference_for_any_split");
+  t[n].fn = test_ops_fast_path_matches_reference_for_any_split, t[n].arg = NULL, n++;
+#endif
   for (size_t i = 0; i < octet_qgemm_ukernel_count() && n + 3 <= cap; i++) {
     const octet_qgemm_ukernel *u = octet_qgemm_ukernel_at(i);
     snprintf(t[n].name, sizeof t[n].name, "%s_gemm_matches_reference", u->name);
