@@ -151,8 +151,20 @@ static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
   const char *tdq = octet_edit_name(&q->e, t->name, "dq");
   const char *qn = octet_edit_name(&q->e, "QuantizeLinear", "a");
   const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "a");
-  octet_edit_rename_uses(&q->e, t->name, tdq, SIZE_MAX);
-  const char *qin[3] = {t->name, s, z}, *dqin[3] = {tq, s, z};
+  const char *src = t->name;
+  size_t p = octet_edit_producer(&q->e, t->name);
+  if (octet_edit_is_graph_output(&q->e, t->name) && p != SIZE_MAX) {
+    /* A graph output keeps its name and stays float, but becomes the DQ's output, so runtimes
+     * run its producer in int8 (as ONNX Runtime's quantizer writes it). */
+    octet_ir_node *pn = &q->e.g->nodes[p];
+    src = octet_edit_name(&q->e, t->name, "f");
+    for (size_t k = 0; k < pn->n_outputs; k++)
+      if (!strcmp(pn->outputs[k], t->name)) pn->outputs[k] = src;
+    tdq = t->name;
+  } else {
+    octet_edit_rename_uses(&q->e, t->name, tdq, SIZE_MAX);
+  }
+  const char *qin[3] = {src, s, z}, *dqin[3] = {tq, s, z};
   if (octet_edit_add_node(&q->e, "QuantizeLinear", "", qn, 3, qin, 1, &tq) == SIZE_MAX ||
       octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, 3, dqin, 1, &tdq) == SIZE_MAX)
     return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");

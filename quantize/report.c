@@ -75,6 +75,9 @@ static octet_status add_row(octet_quantize_report *r, size_t *cap, const octet_m
   row->lo = (double)(qmin - row->zero_point) * row->scale;
   row->hi = (double)(qmax - row->zero_point) * row->scale;
   const char *x = qn->inputs[0], *producer = "";
+  /* A quantized graph output keeps its name on the DQ (the float producer writes "<name>_f"). */
+  for (size_t i = 0; i < qg->n_outputs; i++)
+    if (!strcmp(qg->outputs[i].name, dq)) x = dq;
   const octet_ir_graph *fg = fm->graph;
   for (size_t i = 0; i < fg->n_nodes && !*producer; i++)
     for (size_t k = 0; k < fg->nodes[i].n_outputs; k++)
