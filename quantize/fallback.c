@@ -18,7 +18,7 @@
 
 #define MAX_IO 64
 #define EPS 1e-9 /* drops are differences of counts / n: compare past their rounding */
-#define RANK_MAX_CANDIDATES 64 /* above this, graph order instead of one measurement per node */
+#define RANK_MAX_CANDIDATES 128 /* above this, graph order instead of one measurement per node */
 
 typedef enum { METRIC_TOP1, METRIC_AGREE, METRIC_IOU } metric_kind;
 
