@@ -15,14 +15,18 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! command -v "$qemu" >/dev/null 2>&1; t
 fi
 mkdir -p "$out/ops/quant"
 # what ops/quant/meson.build generates for an aarch64 build
-printf '#define OCTET_QGEMM_AVX2 0\n#define OCTET_QGEMM_NEON 1\n' > "$out/ops/quant/qgemm-isa.h"
-"$cc" -std=c11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -ffp-contract=off -D_GNU_SOURCE \
-  -DOCTET_KT_STANDALONE -static -I"$out" -I"$root/include" -I"$root" \
-  "$root/tests/kernels/test-kernels.c" \
+printf '#define OCTET_QGEMM_AVX2 0\n#define OCTET_QGEMM_NEON 1\n#define OCTET_QGEMM_NEONDOT 1\n' \
+  > "$out/ops/quant/qgemm-isa.h"
+flags="-std=c11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation
+  -ffp-contract=off -D_GNU_SOURCE -DOCTET_KT_STANDALONE -I$out -I$root/include -I$root"
+# only the dot-product kernel gets +dotprod (as ops/quant/arm/meson.build does)
+"$cc" $flags -march=armv8.2-a+dotprod -c "$root/ops/quant/arm/qs8-gemm-4x8c4-neondot.c" \
+  -o "$out/qs8-gemm-4x8c4-neondot.o"
+"$cc" $flags -static "$root/tests/kernels/test-kernels.c" \
   "$root/common/error.c" "$root/common/alloc.c" "$root/common/arena.c" "$root/common/dtype.c" \
   "$root/ops/cpu.c" "$root/ops/quant/requant.c" "$root/ops/quant/qgemm-ref.c" \
-  "$root/ops/quant/qgemm-dispatch.c" "$root"/ops/quant/arm/*.c \
-  -lm -o "$out/test-kernels-aarch64"
+  "$root/ops/quant/qgemm-dispatch.c" "$root/ops/quant/arm/qs16-gemm-4x8-neon.c" \
+  "$out/qs8-gemm-4x8c4-neondot.o" -lm -o "$out/test-kernels-aarch64"
 status=0
 for cpu in cortex-a53 cortex-a76 max; do
   echo "== qemu-aarch64 -cpu $cpu"

@@ -216,7 +216,7 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
     size_t K = (size_t)b->dims[s->trans_b ? 1 : 0], N = (size_t)b->dims[s->trans_b ? 0 : 1];
     size_t nzb = zb ? octet_tensor_numel(zb) : 0, bytes;
     if (!zb || nzb == 1 || nzb == N) {
-      if (s->uk ? !octet_qgemm_panels_size(N, K, s->uk->nr, &bytes) : !octet_qgemm_packed_size(K, N, &bytes)) {
+      if (s->uk ? !octet_qgemm_size(s->uk, N, K, true, &bytes) : !octet_qgemm_packed_size(K, N, &bytes)) {
         st = octet_fail(err, OCTET_STATUS_INVALID_MODEL, "node '%s': B is too large", info->node_name);
         goto fail;
       }
@@ -226,16 +226,11 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
                         info->node_name);
         goto fail;
       }
-      if (s->uk) {
-        /* int8 panels when b - zb fits (symmetric s8 weights), else int16 */
-        if (!s->uk->b8 ||
-            !octet_qgemm_panels_pack8(&s->fb, s->pack_mem, N, K, s->uk->nr, b->data,
-                                      b->dtype == OCTET_DTYPE_INT8, s->trans_b ? K : 1,
-                                      s->trans_b ? 1 : N, zb ? zb->data : NULL, zb ? zb->dtype : 0, nzb))
-          octet_qgemm_panels_pack(&s->fb, s->pack_mem, N, K, s->uk->nr, b->data, b->dtype == OCTET_DTYPE_INT8,
-                                  s->trans_b ? K : 1, s->trans_b ? 1 : N, zb ? zb->data : NULL,
-                                  zb ? zb->dtype : 0, nzb, 0, N);
-      } else
+      if (s->uk)
+        octet_qgemm_pack_b(s->uk, &s->fb, s->pack_mem, N, K, b->data, b->dtype == OCTET_DTYPE_INT8,
+                           s->trans_b ? K : 1, s->trans_b ? 1 : N, zb ? zb->data : NULL,
+                           zb ? zb->dtype : 0, nzb);
+      else
         octet_qgemm_pack(&s->packed, s->pack_mem, K, N, b->data, b->dtype == OCTET_DTYPE_INT8,
                          s->trans_b ? 1 : N, s->trans_b ? K : 1, zb ? zb->data : NULL,
                          zb && zb->dtype == OCTET_DTYPE_INT8, nzb);
@@ -277,8 +272,8 @@ static octet_status mm_ws_layout(const mm_state *s, const octet_tensor *a, const
   if (s->uk) {
     /* Fast path: packed A panels instead of the int32 accumulator and transposed A. */
     mn = 0;
-    if (!octet_qgemm_panels_size(sh->M, sh->K, s->uk->mr, &apack) ||
-        (!s->prepacked && !octet_qgemm_panels_size(sh->N, sh->K, s->uk->nr, &pack)))
+    if (!octet_qgemm_size(s->uk, sh->M, sh->K, false, &apack) ||
+        (!s->prepacked && !octet_qgemm_size(s->uk, sh->N, sh->K, true, &pack)))
       return OCTET_STATUS_INVALID_ARGUMENT;
   } else {
     if (!octet_mul_size(sh->M, sh->N, &mn) || !octet_mul_size(mn, 4, &mn)) return OCTET_STATUS_INVALID_ARGUMENT;
@@ -409,11 +404,11 @@ static void mm_fast_pack_a(mm_fast_task *t, size_t r0, size_t r1) {
   const mm_shape *sh = f->sh;
   size_t sr = f->s->trans_a ? 1 : sh->K, sk = f->s->trans_a ? sh->M : 1;
   if (f->per_row_za)
-    octet_qgemm_panels_pack(&t->ap, f->ws + f->w->apack, sh->M, sh->K, f->s->uk->mr, t->a, f->a_signed, sr,
-                     sk, f->azp->data, f->azp->dtype, sh->M, r0, r1);
+    octet_qgemm_pack_a(f->s->uk, &t->ap, f->ws + f->w->apack, sh->M, sh->K, t->a, f->a_signed, sr, sk,
+                       f->azp->data, f->azp->dtype, sh->M, r0, r1);
   else
-    octet_qgemm_panels_pack(&t->ap, f->ws + f->w->apack, sh->M, sh->K, f->s->uk->mr, t->a, f->a_signed, sr,
-                     sk, &f->za, OCTET_DTYPE_INT32, 1, r0, r1);
+    octet_qgemm_pack_a(f->s->uk, &t->ap, f->ws + f->w->apack, sh->M, sh->K, t->a, f->a_signed, sr, sk,
+                       &f->za, OCTET_DTYPE_INT32, 1, r0, r1);
 }
 
 /* Row tiles [t0, t1): each task packs the A rows it multiplies, so no packing is shared. */
@@ -449,10 +444,10 @@ static void mm_run_fast(const mm_fast_args *f, const octet_tensor *b, const octe
       t.bp = &s->fb;
     } else {
       size_t zo = col_off(bzp, sh, bo);
-      octet_qgemm_panels_pack(&bp, f->ws + f->w->pack, sh->N, sh->K, uk->nr,
-                       (const uint8_t *)b->data + bo * b_mat, b->dtype == OCTET_DTYPE_INT8, sh->b_sn,
-                       sh->b_sk, bzp ? (const uint8_t *)bzp->data + zo : NULL, bzp ? bzp->dtype : 0,
-                       bzp ? (octet_tensor_numel(bzp) == 1 ? 1 : sh->N) : 0, 0, sh->N);
+      octet_qgemm_pack_b(uk, &bp, f->ws + f->w->pack, sh->N, sh->K, (const uint8_t *)b->data + bo * b_mat,
+                         b->dtype == OCTET_DTYPE_INT8, sh->b_sn, sh->b_sk,
+                         bzp ? (const uint8_t *)bzp->data + zo : NULL, bzp ? bzp->dtype : 0,
+                         bzp ? (octet_tensor_numel(bzp) == 1 ? 1 : sh->N) : 0);
       t.bp = &bp;
     }
     octet_qgemm_epi *ep = &t.ep;

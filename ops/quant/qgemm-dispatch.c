@@ -29,6 +29,7 @@ void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size
   /* 32-byte alignment for the vector loads (mem carries 64 bytes of slack for it). */
   p->data = (int16_t *)(((uintptr_t)mem + 31) & ~(uintptr_t)31);
   p->data8 = NULL;
+  p->k4 = 0, p->q8 = NULL, p->rsum = p->rz = NULL;
 }
 
 
@@ -86,6 +87,78 @@ void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size
     }
     if (K & 1) dst[(K / 2) * tile * 2 + 1] = 0;
   }
+}
+
+/* ---- the dot-product format ---- */
+
+static bool q8_size(size_t rows, size_t K, size_t tile, size_t *bytes) {
+  size_t padded = (rows + tile - 1) / tile * tile, k4 = (K + 3) / 4, n, sums;
+  if (!octet_mul_size(padded, k4, &n) || !octet_mul_size(n, 4, &n) ||
+      !octet_mul_size(padded, 2 * sizeof(int32_t), &sums) || !octet_add_size(n, sums, &n) ||
+      !octet_add_size(n, 128, &n))
+    return false;
+  *bytes = n;
+  return true;
+}
+
+static void q8_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile) {
+  octet_qgemm_panels_init(p, mem, rows, K, tile);
+  size_t padded = (rows + tile - 1) / tile * tile;
+  p->k4 = (K + 3) / 4;
+  p->q8 = (int8_t *)p->data;
+  p->data = NULL;
+  size_t qb = (padded * p->k4 * 4 + 31) & ~(size_t)31;
+  p->rsum = (int32_t *)(void *)(p->q8 + qb);
+  p->rz = p->rsum + padded;
+}
+
+static void q8_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
+                    const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                    int32_t z_dtype, size_t n_z, size_t r0, size_t r1) {
+  q8_init(p, mem, rows, K, tile);
+  size_t k4 = p->k4, rend = r1 == rows ? (rows + tile - 1) / tile * tile : r1;
+  int32_t c = src_signed ? 0 : 128;
+  for (size_t r = r0; r < rend; r++) {
+    int8_t *dst = p->q8 + (r / tile) * tile * k4 * 4 + (r % tile) * 4;
+    for (size_t k = 0; k < k4 * 4; k++) dst[(k / 4) * tile * 4 + (k & 3)] = 0;
+    if (r >= rows) {
+      p->rsum[r] = p->rz[r] = 0;
+      continue;
+    }
+    const uint8_t *su = (const uint8_t *)src + r * sr;
+    const int8_t *ss = (const int8_t *)src + r * sr;
+    uint32_t sum = 0;
+    for (size_t k = 0; k < K; k++) {
+      int32_t v = (src_signed ? ss[k * sk] : su[k * sk]) - c;
+      dst[(k / 4) * tile * 4 + (k & 3)] = (int8_t)v;
+      sum += (uint32_t)v;
+    }
+    p->rsum[r] = (int32_t)sum;
+    p->rz[r] = (int32_t)((uint32_t)c - (uint32_t)zero_point(z, z_dtype, n_z, r));
+  }
+}
+
+bool octet_qgemm_size(const octet_qgemm_ukernel *uk, size_t rows, size_t K, bool is_b, size_t *bytes) {
+  size_t tile = is_b ? uk->nr : uk->mr;
+  return uk->fmt == OCTET_QFMT_Q8X4 ? q8_size(rows, K, tile, bytes) : octet_qgemm_panels_size(rows, K, tile, bytes);
+}
+
+void octet_qgemm_pack_a(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, void *mem, size_t rows,
+                        size_t K, const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                        int32_t z_dtype, size_t n_z, size_t r0, size_t r1) {
+  if (uk->fmt == OCTET_QFMT_Q8X4)
+    q8_pack(p, mem, rows, K, uk->mr, src, src_signed, sr, sk, z, z_dtype, n_z, r0, r1);
+  else
+    octet_qgemm_panels_pack(p, mem, rows, K, uk->mr, src, src_signed, sr, sk, z, z_dtype, n_z, r0, r1);
+}
+
+void octet_qgemm_pack_b(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, void *mem, size_t rows,
+                        size_t K, const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                        int32_t z_dtype, size_t n_z) {
+  if (uk->fmt == OCTET_QFMT_Q8X4)
+    q8_pack(p, mem, rows, K, uk->nr, src, src_signed, sr, sk, z, z_dtype, n_z, 0, rows);
+  else if (!uk->b8 || !octet_qgemm_panels_pack8(p, mem, rows, K, uk->nr, src, src_signed, sr, sk, z, z_dtype, n_z))
+    octet_qgemm_panels_pack(p, mem, rows, K, uk->nr, src, src_signed, sr, sk, z, z_dtype, n_z, 0, rows);
 }
 
 /* ---- convolution: channel-pair planes ---- */
@@ -296,14 +369,19 @@ static void widen2_c(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n,
 
 static const octet_qgemm_ukernel g_ukernels[] = {
 #if OCTET_QGEMM_AVX2
-    {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, true, octet_qs16_gemm_6x16__avx2,
+    {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, true, OCTET_QFMT_I16X2, octet_qs16_gemm_6x16__avx2,
      octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2, octet_qs16_widen__avx2, octet_qs16_widen2__avx2},
 #endif
+#if OCTET_QGEMM_NEONDOT
+    /* conv and depthwise run the NEON int16 kernels (same mr) */
+    {"octet_qs8_gemm_4x8c4__neondot", OCTET_CPU_NEON | OCTET_CPU_ASIMDDP, 4, 8, true, false, OCTET_QFMT_Q8X4,
+     octet_qs8_gemm_4x8c4__neondot, octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
+#endif
 #if OCTET_QGEMM_NEON
-    {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, false, octet_qs16_gemm_4x8__neon,
+    {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, false, OCTET_QFMT_I16X2, octet_qs16_gemm_4x8__neon,
      octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
 #endif
-    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, true, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c},
+    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, true, OCTET_QFMT_I16X2, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c},
 };
 
 size_t octet_qgemm_ukernel_count(void) { return OCTET_COUNTOF(g_ukernels); }

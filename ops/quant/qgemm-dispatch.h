@@ -47,7 +47,17 @@ typedef struct octet_qgemm_panels {
    * symmetric s8 weights: half the bytes to stream (GEMV is bandwidth-bound); kernels widen
    * each panel row as they load it. */
   const int8_t *data8;
+  /* The dot-product format (OCTET_QFMT_Q8X4): per k-quad, `tile` rows of 4 bytes v - c, where
+   * c = 128 for u8 sources and 0 for s8 (so every value fits s8); rsum[r] = sum_k (v - c) and
+   * rz[r] = c - z[r]. sum (a - za)(b - zb) = sum a'b' + rz_a * rsum_b + rz_b * rsum_a
+   * + K * rz_a * rz_b, all wrapping in int32 like the reference. */
+  size_t k4;
+  int8_t *q8;
+  int32_t *rsum, *rz;
 } octet_qgemm_panels;
+
+/* Panel formats of the variants. */
+enum octet_qfmt { OCTET_QFMT_I16X2, OCTET_QFMT_Q8X4 };
 
 typedef struct octet_qgemm_ukernel octet_qgemm_ukernel;
 /* Computes output rows [m0, m1) x columns [n0, n1) of A x B through the epilogue. m0 is a
@@ -92,6 +102,16 @@ void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size
 bool octet_qgemm_panels_pack8(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
                               const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
                               int32_t z_dtype, size_t n_z);
+/* Format-generic packing for a variant's compute: A panels (tile mr; rows [r0, r1) as
+ * octet_qgemm_panels_pack) and B panels (tile nr; int8 panels when the variant and the values
+ * allow). Sizes: octet_qgemm_size (is_b picks the tile). */
+bool octet_qgemm_size(const octet_qgemm_ukernel *uk, size_t rows, size_t K, bool is_b, size_t *bytes);
+void octet_qgemm_pack_a(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, void *mem, size_t rows,
+                        size_t K, const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                        int32_t z_dtype, size_t n_z, size_t r0, size_t r1);
+void octet_qgemm_pack_b(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, void *mem, size_t rows,
+                        size_t K, const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
+                        int32_t z_dtype, size_t n_z);
 /* Sets p's fields for `mem` without packing (readers of panels packed elsewhere). */
 void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile);
 
@@ -155,6 +175,7 @@ struct octet_qgemm_ukernel {
   size_t mr, nr;
   bool auto_select; /* false: the portable C variant, run only by the kernel tester */
   bool b8;          /* compute also takes int8 B panels */
+  int fmt;          /* enum octet_qfmt of the GEMM panels (convolutions always use I16X2) */
   octet_qgemm_compute_fn compute;
   octet_qconv_fn conv;
   octet_qdw_fn dwconv; /* NULL: no depthwise kernel in this variant */

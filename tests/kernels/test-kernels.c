@@ -140,17 +140,18 @@ static int run_gemm_case(const octet_qgemm_ukernel *u, const gemm_case *c, int a
     }
   /* the variant */
   size_t abytes, bbytes;
-  octet_qgemm_panels_size(M, K, u->mr, &abytes);
-  octet_qgemm_panels_size(N, K, u->nr, &bbytes);
+  octet_qgemm_size(u, M, K, false, &abytes);
+  octet_qgemm_size(u, N, K, true, &bbytes);
   void *amem = malloc(abytes), *bmem = malloc(bbytes);
   octet_qgemm_panels ap, bp;
   /* A packed in two row ranges, B whole: packing must compose */
   size_t split = (M / u->mr / 2) * u->mr;
-  if (split) octet_qgemm_panels_pack(&ap, amem, M, K, u->mr, a, c->a_signed, K, 1, &c->za, OCTET_DTYPE_INT32, 1, 0, split);
-  octet_qgemm_panels_pack(&ap, amem, M, K, u->mr, a, c->a_signed, K, 1, &c->za, OCTET_DTYPE_INT32, 1, split, M);
+  if (split) octet_qgemm_pack_a(u, &ap, amem, M, K, a, c->a_signed, K, 1, &c->za, OCTET_DTYPE_INT32, 1, 0, split);
+  octet_qgemm_pack_a(u, &ap, amem, M, K, a, c->a_signed, K, 1, &c->za, OCTET_DTYPE_INT32, 1, split, M);
   /* int8 B panels where the variant takes them and the values fit; int16 otherwise */
-  if (!(u->b8 && rnd() % 2 &&
-        octet_qgemm_panels_pack8(&bp, bmem, N, K, u->nr, b, c->b_signed, 1, N, c->zb, OCTET_DTYPE_INT32, c->n_zb)))
+  if (u->fmt != OCTET_QFMT_I16X2 || rnd() % 2)
+    octet_qgemm_pack_b(u, &bp, bmem, N, K, b, c->b_signed, 1, N, c->zb, OCTET_DTYPE_INT32, c->n_zb);
+  else
     octet_qgemm_panels_pack(&bp, bmem, N, K, u->nr, b, c->b_signed, 1, N, c->zb, OCTET_DTYPE_INT32, c->n_zb, 0, N);
   octet_qgemm_epi ep = {.kind = c->kind, .zp = yzp, .out_dtype = c->out_dtype, .out = got, .ldo = N};
   if (c->bias && c->kind != OCTET_QEPI_F32) {
