@@ -29,7 +29,7 @@ void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size
   /* 32-byte alignment for the vector loads (mem carries 64 bytes of slack for it). */
   p->data = (int16_t *)(((uintptr_t)mem + 31) & ~(uintptr_t)31);
   p->data8 = NULL;
-  p->k4 = 0, p->q8 = NULL, p->rsum = p->rz = NULL;
+  p->kq = p->kg = 0, p->q8 = NULL, p->rsum = p->rz = NULL;
 }
 
 
@@ -89,11 +89,11 @@ void octet_qgemm_panels_pack(octet_qgemm_panels *p, void *mem, size_t rows, size
   }
 }
 
-/* ---- the dot-product format ---- */
+/* ---- the dot-product formats ---- */
 
-static bool q8_size(size_t rows, size_t K, size_t tile, size_t *bytes) {
-  size_t padded = (rows + tile - 1) / tile * tile, k4 = (K + 3) / 4, n, sums;
-  if (!octet_mul_size(padded, k4, &n) || !octet_mul_size(n, 4, &n) ||
+static bool q8_size(size_t rows, size_t K, size_t tile, size_t kq, size_t *bytes) {
+  size_t padded = (rows + tile - 1) / tile * tile, kg = (K + kq - 1) / kq, n, sums;
+  if (!octet_mul_size(padded, kg, &n) || !octet_mul_size(n, kq, &n) ||
       !octet_mul_size(padded, 2 * sizeof(int32_t), &sums) || !octet_add_size(n, sums, &n) ||
       !octet_add_size(n, 128, &n))
     return false;
@@ -101,26 +101,27 @@ static bool q8_size(size_t rows, size_t K, size_t tile, size_t *bytes) {
   return true;
 }
 
-static void q8_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile) {
+static void q8_init(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile, size_t kq) {
   octet_qgemm_panels_init(p, mem, rows, K, tile);
   size_t padded = (rows + tile - 1) / tile * tile;
-  p->k4 = (K + 3) / 4;
+  p->kq = kq;
+  p->kg = (K + kq - 1) / kq;
   p->q8 = (int8_t *)p->data;
   p->data = NULL;
-  size_t qb = (padded * p->k4 * 4 + 31) & ~(size_t)31;
+  size_t qb = (padded * p->kg * kq + 31) & ~(size_t)31;
   p->rsum = (int32_t *)(void *)(p->q8 + qb);
   p->rz = p->rsum + padded;
 }
 
-static void q8_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile,
+static void q8_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, size_t tile, size_t kq,
                     const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
                     int32_t z_dtype, size_t n_z, size_t r0, size_t r1) {
-  q8_init(p, mem, rows, K, tile);
-  size_t k4 = p->k4, rend = r1 == rows ? (rows + tile - 1) / tile * tile : r1;
+  q8_init(p, mem, rows, K, tile, kq);
+  size_t kg = p->kg, rend = r1 == rows ? (rows + tile - 1) / tile * tile : r1;
   int32_t c = src_signed ? 0 : 128;
   for (size_t r = r0; r < rend; r++) {
-    int8_t *dst = p->q8 + (r / tile) * tile * k4 * 4 + (r % tile) * 4;
-    for (size_t k = 0; k < k4 * 4; k++) dst[(k / 4) * tile * 4 + (k & 3)] = 0;
+    int8_t *dst = p->q8 + (r / tile) * tile * kg * kq + (r % tile) * kq;
+    for (size_t k = 0; k < kg * kq; k++) dst[(k / kq) * tile * kq + k % kq] = 0;
     if (r >= rows) {
       p->rsum[r] = p->rz[r] = 0;
       continue;
@@ -130,7 +131,7 @@ static void q8_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, siz
     uint32_t sum = 0;
     for (size_t k = 0; k < K; k++) {
       int32_t v = (src_signed ? ss[k * sk] : su[k * sk]) - c;
-      dst[(k / 4) * tile * 4 + (k & 3)] = (int8_t)v;
+      dst[(k / kq) * tile * kq + k % kq] = (int8_t)v;
       sum += (uint32_t)v;
     }
     p->rsum[r] = (int32_t)sum;
@@ -138,16 +139,19 @@ static void q8_pack(octet_qgemm_panels *p, void *mem, size_t rows, size_t K, siz
   }
 }
 
+static size_t fmt_kq(int fmt) { return fmt == OCTET_QFMT_Q8X8 ? 8 : 4; }
+
 bool octet_qgemm_size(const octet_qgemm_ukernel *uk, size_t rows, size_t K, bool is_b, size_t *bytes) {
   size_t tile = is_b ? uk->nr : uk->mr;
-  return uk->fmt == OCTET_QFMT_Q8X4 ? q8_size(rows, K, tile, bytes) : octet_qgemm_panels_size(rows, K, tile, bytes);
+  return uk->fmt != OCTET_QFMT_I16X2 ? q8_size(rows, K, tile, fmt_kq(uk->fmt), bytes)
+                                     : octet_qgemm_panels_size(rows, K, tile, bytes);
 }
 
 void octet_qgemm_pack_a(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, void *mem, size_t rows,
                         size_t K, const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
                         int32_t z_dtype, size_t n_z, size_t r0, size_t r1) {
-  if (uk->fmt == OCTET_QFMT_Q8X4)
-    q8_pack(p, mem, rows, K, uk->mr, src, src_signed, sr, sk, z, z_dtype, n_z, r0, r1);
+  if (uk->fmt != OCTET_QFMT_I16X2)
+    q8_pack(p, mem, rows, K, uk->mr, fmt_kq(uk->fmt), src, src_signed, sr, sk, z, z_dtype, n_z, r0, r1);
   else
     octet_qgemm_panels_pack(p, mem, rows, K, uk->mr, src, src_signed, sr, sk, z, z_dtype, n_z, r0, r1);
 }
@@ -155,8 +159,8 @@ void octet_qgemm_pack_a(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, vo
 void octet_qgemm_pack_b(const octet_qgemm_ukernel *uk, octet_qgemm_panels *p, void *mem, size_t rows,
                         size_t K, const void *src, bool src_signed, size_t sr, size_t sk, const void *z,
                         int32_t z_dtype, size_t n_z) {
-  if (uk->fmt == OCTET_QFMT_Q8X4)
-    q8_pack(p, mem, rows, K, uk->nr, src, src_signed, sr, sk, z, z_dtype, n_z, 0, rows);
+  if (uk->fmt != OCTET_QFMT_I16X2)
+    q8_pack(p, mem, rows, K, uk->nr, fmt_kq(uk->fmt), src, src_signed, sr, sk, z, z_dtype, n_z, 0, rows);
   else if (!uk->b8 || !octet_qgemm_panels_pack8(p, mem, rows, K, uk->nr, src, src_signed, sr, sk, z, z_dtype, n_z))
     octet_qgemm_panels_pack(p, mem, rows, K, uk->nr, src, src_signed, sr, sk, z, z_dtype, n_z, 0, rows);
 }
@@ -371,6 +375,10 @@ static const octet_qgemm_ukernel g_ukernels[] = {
 #if OCTET_QGEMM_AVX2
     {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, true, OCTET_QFMT_I16X2, octet_qs16_gemm_6x16__avx2,
      octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2, octet_qs16_widen__avx2, octet_qs16_widen2__avx2},
+#endif
+#if OCTET_QGEMM_I8MM
+    {"octet_qs8_gemm_4x8c8__neoni8mm", OCTET_CPU_NEON | OCTET_CPU_I8MM, 4, 8, true, false, OCTET_QFMT_Q8X8,
+     octet_qs8_gemm_4x8c8__neoni8mm, octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
 #endif
 #if OCTET_QGEMM_NEONDOT
     /* conv and depthwise run the NEON int16 kernels (same mr) */

@@ -47,17 +47,18 @@ typedef struct octet_qgemm_panels {
    * symmetric s8 weights: half the bytes to stream (GEMV is bandwidth-bound); kernels widen
    * each panel row as they load it. */
   const int8_t *data8;
-  /* The dot-product format (OCTET_QFMT_Q8X4): per k-quad, `tile` rows of 4 bytes v - c, where
+  /* The dot-product formats (OCTET_QFMT_Q8X4 / Q8X8): per group of kq = 4 (sdot) or 8 (smmla)
+   * k values, `tile` rows of kq bytes v - c, where
    * c = 128 for u8 sources and 0 for s8 (so every value fits s8); rsum[r] = sum_k (v - c) and
    * rz[r] = c - z[r]. sum (a - za)(b - zb) = sum a'b' + rz_a * rsum_b + rz_b * rsum_a
    * + K * rz_a * rz_b, all wrapping in int32 like the reference. */
-  size_t k4;
+  size_t kq, kg; /* group size, number of groups (K rounded up) */
   int8_t *q8;
   int32_t *rsum, *rz;
 } octet_qgemm_panels;
 
 /* Panel formats of the variants. */
-enum octet_qfmt { OCTET_QFMT_I16X2, OCTET_QFMT_Q8X4 };
+enum octet_qfmt { OCTET_QFMT_I16X2, OCTET_QFMT_Q8X4, OCTET_QFMT_Q8X8 };
 
 typedef struct octet_qgemm_ukernel octet_qgemm_ukernel;
 /* Computes output rows [m0, m1) x columns [n0, n1) of A x B through the epilogue. m0 is a

@@ -18,6 +18,8 @@ void octet_qs16_widen2__avx2(int16_t *d, const uint8_t *s0, const uint8_t *s1, s
 void octet_qs16_gemm_4x8__neon(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
                                size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qs16_dwconv__neon(const octet_qdw_args *a);
+void octet_qs8_gemm_4x8c8__neoni8mm(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
+                                    size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qs8_gemm_4x8c4__neondot(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
                                    size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qdw_c(const octet_qdw_args *a);

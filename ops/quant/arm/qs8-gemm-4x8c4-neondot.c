@@ -8,15 +8,15 @@
 
 void octet_qs8_gemm_4x8c4__neondot(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
                                    size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep) {
-  size_t k4 = a->k4;
+  size_t kg = a->kg;
   uint32_t K = (uint32_t)a->K;
   for (size_t m = m0; m < m1; m += 4) {
     size_t R = m1 - m < 4 ? m1 - m : 4;
-    const int8_t *ap0 = a->q8 + m * k4 * 4;
+    const int8_t *ap0 = a->q8 + m * kg * 4;
     for (size_t n = n0; n < n1; n += 8) {
-      const int8_t *ap = ap0, *bp = b->q8 + n * k4 * 4;
+      const int8_t *ap = ap0, *bp = b->q8 + n * kg * 4;
       int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      for (size_t k = 0; k < k4; k++) {
+      for (size_t k = 0; k < kg; k++) {
         int8x16_t av = vld1q_s8(ap), b0 = vld1q_s8(bp), b1 = vld1q_s8(bp + 16);
         c00 = vdotq_laneq_s32(c00, b0, av, 0), c01 = vdotq_laneq_s32(c01, b1, av, 0);
         c10 = vdotq_laneq_s32(c10, b0, av, 1), c11 = vdotq_laneq_s32(c11, b1, av, 1);
