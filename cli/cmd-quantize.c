@@ -162,6 +162,11 @@ static int correct_bias(const char *in, octet_model *quantized, const char *plug
   return rc;
 }
 
+static void fallback_step(void *ctx, const char *line) {
+  (void)ctx;
+  fputs(line, stderr); /* the search can take minutes: show each step as it happens */
+}
+
 /* --max-drop: the search runs on the evaluation set (quantize/fallback.c). */
 static int fallback(octet_model *model, const octet_calibrator *cal, const octet_quantize_options *qo, const char *plugin,
                     uint32_t threads, const char *xpath, const char *ypath, const char *metric, double max_drop,
@@ -173,7 +178,7 @@ static int fallback(octet_model *model, const octet_calibrator *cal, const octet
   uint64_t n = octet_dataset_count(x);
   if (y && octet_dataset_count(y) < n) n = octet_dataset_count(y);
   octet_fallback_options fo = {.max_drop = max_drop, .metric = metric, .data = &x, .labels = y, .first = 0, .last = n,
-                               .session = {.n_threads = threads, .plugin_path = plugin}};
+                               .session = {.n_threads = threads, .plugin_path = plugin}, .progress = fallback_step};
   if (octet_model_input_count(model) != 1) {
     fprintf(stderr, "octet quantize: --max-drop works with one-input models\n");
     goto done;

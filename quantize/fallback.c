@@ -8,6 +8,7 @@
  * (the drop is taken as monotone in the prefix); (3) try returning each chosen node to int8 and
  * keep it there when the bound still holds, so the set is minimal in the one-removal sense. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,18 @@ static octet_status parse_metric(fb *f, octet_error *err) {
   return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown metric '%s' (top1, agree or iou:T)", m);
 }
 
+/* Appends a line to the summary and hands it to the caller's progress callback. */
+static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) OCTET_PRINTF(3, 4);
+static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) {
+  char line[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  octet_sb_printf(log, "%s", line);
+  if (f->fo->progress) f->fo->progress(f->fo->progress_ctx, line);
+}
+
 static const char *metric_name(const fb *f) {
   return f->metric == METRIC_TOP1 ? "top-1" : f->metric == METRIC_AGREE ? "agreement with float" : "worst-sample IoU x100";
 }
@@ -307,13 +320,13 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
   }
   if (!st) st = trial(&f, excl, f.n, &score, &e_all, err);
   if (!st) {
-    octet_sb_printf(&log, "fallback: metric %s on %llu samples; float %.2f, all quantized %.2f (drop %.2f, bound %.2f)\n",
+    say(&f, &log, "fallback: metric %s on %llu samples; float %.2f, all quantized %.2f (drop %.2f, bound %.2f)\n",
                     metric_name(&f), (unsigned long long)f.n, f.float_score, score, f.float_score - score, fo->max_drop);
   }
   size_t chosen = 0;
   bool met = !st && f.float_score - score <= fo->max_drop + EPS;
   if (!st && !met) st = find_candidates(&f, err);
-  if (!st && !met && f.n_cand == 0) octet_sb_printf(&log, "fallback: no quantized node to return to float\n");
+  if (!st && !met && f.n_cand == 0) say(&f, &log, "fallback: no quantized node to return to float\n");
   if (!st && !met && f.n_cand) {
     rk = octet_calloc(f.n_cand, sizeof *rk);
     order = octet_calloc(f.n_cand, sizeof *order);
@@ -337,10 +350,11 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
     if (!st && measure) qsort(rk, f.n_cand, sizeof *rk, ranked_cmp);
     for (size_t i = 0; !st && i < f.n_cand; i++) order[i] = f.cand[rk[i].index];
     if (!st) {
-      octet_sb_printf(&log, "fallback: %zu candidate nodes, ranked %s; most harmful:", f.n_cand,
-                      measure ? "by the output error removed when each alone stays float" : "in graph order");
-      for (size_t i = 0; i < f.n_cand && i < 5; i++) octet_sb_printf(&log, " %s", order[i]);
-      octet_sb_printf(&log, "\n");
+      char top[1024] = "";
+      for (size_t i = 0, at = 0; i < f.n_cand && i < 5 && at < sizeof top; i++)
+        at += (size_t)snprintf(top + at, sizeof top - at, " %s", order[i]);
+      say(&f, &log, "fallback: %zu candidate nodes, ranked %s; first:%s\n", f.n_cand,
+          measure ? "by the output error removed when each alone stays float" : "in graph order", top);
     }
     /* Shortest prefix meeting the bound: bisection between lo (fails) and hi (meets). */
     size_t lo = 0, hi = f.n_cand;
@@ -353,7 +367,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
       double s;
       if (!st) st = trial(&f, excl, f.n, &s, NULL, err);
       if (st) break;
-      octet_sb_printf(&log, "fallback: %zu float: %.2f (drop %.2f)\n", mid, s, f.float_score - s);
+      say(&f, &log, "fallback: %zu float: %.2f (drop %.2f)\n", mid, s, f.float_score - s);
       if (f.float_score - s <= fo->max_drop + EPS) {
         hi = mid;
         s_hi = s;
@@ -380,7 +394,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
       if (!st) st = trial(&f, excl, f.n, &s, NULL, err);
       if (!st && f.float_score - s <= fo->max_drop + EPS) {
         score = s;
-        octet_sb_printf(&log, "fallback: %s back to int8: %.2f (drop %.2f)\n", order[i], s, f.float_score - s);
+        say(&f, &log, "fallback: %s back to int8: %.2f (drop %.2f)\n", order[i], s, f.float_score - s);
       } else {
         skip[i] = false;
       }

@@ -289,6 +289,8 @@ typedef struct octet_fallback_options {
   uint64_t first, last;         /* evaluation samples [first, last) */
   uint64_t rank_samples;        /* 0: 256 */
   octet_session_options session; /* threads, plugin */
+  void (*progress)(void *ctx, const char *line); /* optional: each search step as it happens */
+  void *progress_ctx;
 } octet_fallback_options;
 OCTET_API octet_status octet_quantize_fallback(octet_model *model, const octet_calibrator *calibrator,
                                                const octet_quantize_options *options,
