@@ -14,7 +14,8 @@ static const char usage_text[] =
   "usage: octet quantize MODEL OUTPUT --data [NAME=]PATH... [options]\n\n"
   "  --method M             activation ranges: minmax, percentile, entropy, mse (default mse)\n"
   "  --percentile P         for --method percentile (default 99.999)\n"
-  "  --format F             qdq (default, portable) or qop (QLinear* operators)\n"
+  "  --format F             qdq (default, portable), qop (QLinear* operators) or octet\n"
+  "                         (QLinear ops in domain ai.octet, for ONNX Runtime with the octet plugin)\n"
   "  --per-tensor           one scale per weight tensor (default: per output channel)\n"
   "  --int8-activations     signed int8 activations (default uint8)\n"
   "  --weight-type T        uint8 (default: zero point 128, exact in ONNX Runtime on AVX2) or int8\n"
@@ -292,7 +293,8 @@ int octet_cmd_quantize(int argc, char **argv) {
       break;
     }
     case 2:
-      if (strcmp(v, "qdq") && strcmp(v, "qop")) return cli_usage("quantize", "--format is qdq or qop, got '%s'", v);
+      if (strcmp(v, "qdq") && strcmp(v, "qop") && strcmp(v, "octet"))
+        return cli_usage("quantize", "--format is qdq, qop or octet, got '%s'", v);
       qo.format = v;
       break;
     case 3: qo.exclude_nodes = v; break;

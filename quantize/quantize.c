@@ -70,6 +70,31 @@ static octet_status quantize_dynamic_mode(octet_model *m, const octet_quantize_o
   return set_text(summary, text, err);
 }
 
+/* --format octet: the QOperator graph with QLinearConv, QLinearMatMul and int8-output QGemm in
+ * domain ai.octet, so an ONNX Runtime that loaded liboctet-kernels.so (RegisterCustomOps) runs
+ * them with octet's kernels; everything else stays standard. */
+static octet_status to_octet_domain(octet_model *m, size_t *moved, octet_error *err) {
+  octet_ir_graph *g = m->graph;
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    octet_ir_node *n = &g->nodes[i];
+    bool conv_mm = !n->domain[0] && (!strcmp(n->op_type, "QLinearConv") || !strcmp(n->op_type, "QLinearMatMul"));
+    bool qgemm = !strcmp(n->domain, "com.microsoft") && !strcmp(n->op_type, "QGemm") && n->n_inputs == 9 &&
+                 n->inputs[8][0];
+    if (!conv_mm && !qgemm) continue;
+    n->domain = "ai.octet";
+    (*moved)++;
+  }
+  if (!*moved || octet_ir_opset_version(m, "ai.octet")) return OCTET_OK;
+  octet_ir_opset *ops = octet_arena_alloc(m->arena, (m->n_opsets + 1) * sizeof *ops);
+  if (!ops) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  if (m->n_opsets) memcpy(ops, m->opsets, m->n_opsets * sizeof *ops);
+  ops[m->n_opsets].domain = "ai.octet";
+  ops[m->n_opsets].version = 1;
+  m->opsets = ops;
+  m->n_opsets++;
+  return OCTET_OK;
+}
+
 octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                                   const octet_quantize_options *o, char **summary, octet_error *err) {
   if (m && o && o->mode && strcmp(o->mode, "static")) {
@@ -84,8 +109,9 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
                       "the model is already quantized (it has QuantizeLinear/DequantizeLinear or QLinear ops); "
                       "octet never quantizes twice");
-  if (o->format && strcmp(o->format, "qdq") && strcmp(o->format, "qop"))
-    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown format '%s' (expected qdq or qop)", o->format);
+  if (o->format && strcmp(o->format, "qdq") && strcmp(o->format, "qop") && strcmp(o->format, "octet"))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown format '%s' (expected qdq, qop or octet)",
+                      o->format);
   octet_qdq_options qo = {0};
   qo.method = DEFAULT_METHOD;
   /* The default, measured on the dev models (README "Choosing ranges"): mse, except minmax for
@@ -118,8 +144,11 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   if (st) return st;
   /* QOperator form: the QDQ graph lowered to QLinear* nodes (quantize/qop.c). */
   octet_qop_report qr = {0};
-  bool qop = o->format && !strcmp(o->format, "qop");
+  bool octet_form = o->format && !strcmp(o->format, "octet");
+  bool qop = o->format && (!strcmp(o->format, "qop") || octet_form);
   if (qop && (st = octet_qdq_to_qop(m, &qr, err))) return st;
+  size_t moved = 0;
+  if (octet_form && (st = to_octet_domain(m, &moved, err))) return st;
   char text[2048];
   int n = snprintf(text, sizeof text,
                    "quantized: %zu nodes (%zu activations with Q/DQ, %zu weight tensors %s %s), "
@@ -136,5 +165,9 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   if (qop && n >= 0 && (size_t)n < sizeof text)
     snprintf(text + n, sizeof text - (size_t)n, "QOperator: %zu QLinear nodes, %zu int8 data-movement nodes, %zu Relu/Clip folded%s%s\n",
              qr.converted, qr.passthrough, qr.folded, qr.float_compute ? "; float compute: " : "", qr.float_nodes);
+  n = (int)strlen(text);
+  if (octet_form && n >= 0 && (size_t)n < sizeof text)
+    snprintf(text + n, sizeof text - (size_t)n,
+             "octet form: %zu nodes in domain ai.octet (ONNX Runtime runs them with the octet plugin)\n", moved);
   return set_text(summary, text, err);
 }

@@ -150,6 +150,12 @@ static bool same_domain(const char *a, const char *b) {
 
 const octet_kernel *octet_rt_find_kernel(const octet_plugin *p, const char *domain,
                                          const char *op_type, int64_t opset) {
+  /* ai.octet (what `octet quantize --format octet` writes for ONNX Runtime hosts) names the
+   * same kernels as ai.onnx's QLinearConv/QLinearMatMul and com.microsoft's QGemm. */
+  if (domain && !strcmp(domain, "ai.octet")) {
+    const octet_kernel *k = octet_rt_find_kernel(p, "", op_type, INT64_MAX);
+    return k ? k : octet_rt_find_kernel(p, "com.microsoft", op_type, INT64_MAX);
+  }
   const octet_kernel *best = NULL;
   for (size_t i = 0; i < p->n_kernels; i++) {
     const octet_kernel *k = &p->kernels[i];

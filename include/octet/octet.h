@@ -221,7 +221,7 @@ OCTET_API octet_status octet_calibrate(octet_calibrator *calibrator, octet_sessi
 /* ---- Quantization -------------------------------------------------------------------------- */
 
 typedef struct octet_quantize_options {
-  const char *format;        /* "qdq" (default) or "qop" */
+  const char *format;        /* "qdq" (default), "qop", or "octet" (ai.octet domain, for ORT + plugin) */
   const char *method;        /* activation ranges: minmax, percentile, entropy, mse; NULL: default */
   octet_calibration_choice choice; /* percentile / entropy settings (methods is ignored) */
   int per_tensor_weights;    /* default: per output channel */
