@@ -283,7 +283,7 @@ OCTET_K_CREATE(octet_k_qlinear_conv_create) { return conv_create(info, true, out
 
 typedef struct conv_ws {
   size_t col, acc, pack, scales, planes, koff, total;
-  int path; /* 0 reference, 1 fast GEMM on channel-pair planes, 2 depthwise */
+  int path; /* 0 reference, 1 fast GEMM on channel-pair planes, 2 depthwise, 3 pointwise GEMM */
   octet_qconv_geom f;
   size_t dw_pw, dw_plane; /* depthwise plane row width and elements per channel */
 } conv_ws;
@@ -300,11 +300,16 @@ static bool conv_ws_layout(const conv_state *s, const conv_geom *g, conv_ws *w) 
           !octet_mul_size(w->dw_plane, g->C * sizeof(int16_t), &planes))
         return false;
     } else if (!s->dww) {
-      w->path = 1;
-      if (!octet_mul_size(f->plane_elems, sizeof(int16_t), &planes) ||
-          !octet_mul_size(f->k2, sizeof(int32_t), &koff) ||
-          (!s->fast_packed && !octet_qconv_weights_size(f, g->Mg, s->uk->mr, &pack)))
+      /* one row whose pixels are the input's: channel planes are exactly P pixels apart */
+      bool pointwise = s->uk->fmt == OCTET_QFMT_I16X2 && f->kh == 1 && f->kw == 1 && f->ih == 1 &&
+                       f->oh == 1 && f->pt == 0 && f->sw == 1 && f->pl == 0 && f->pr == 0 &&
+                       f->ow == f->iw && f->iw == g->in_sp;
+      w->path = pointwise ? 3 : 1;
+      if (pointwise ? !octet_qgemm_panels_size(f->ow, g->Cg, s->uk->nr, &planes)
+                    : (!octet_mul_size(f->plane_elems, sizeof(int16_t), &planes) ||
+                       !octet_mul_size(f->k2, sizeof(int32_t), &koff)))
         return false;
+      if (!s->fast_packed && !octet_qconv_weights_size(f, g->Mg, s->uk->mr, &pack)) return false;
     }
   }
   if (!w->path) {
@@ -409,6 +414,7 @@ typedef struct conv_fast_task {
   bool x_signed;
   int32_t zx;
   int16_t *planes;
+  octet_qgemm_panels bp; /* pointwise: the pixel panels */
   octet_qconv_args args;
   octet_qgemm_epi ep;
   /* depthwise */
@@ -438,6 +444,19 @@ static void conv_fast_tiles(void *arg, size_t t0, size_t t1) {
   for (size_t i = t0; i < t1; i++) {
     size_t oy = i / ntx, ox0 = (i % ntx) * nr, ox1 = ox0 + nr < f->ow ? ox0 + nr : f->ow;
     t->s->uk->conv(&t->args, oy, ox0, ox1, 0, t->g->Mg);
+  }
+}
+
+/* Pointwise: pixel tiles [t0, t1), packed as GEMM B panels a few at a time (they stay in cache
+ * for every row tile of weights), then the GEMM with the per-channel epilogue. */
+static void conv_fast_pointwise(void *arg, size_t t0, size_t t1) {
+  const conv_fast_task *t = arg;
+  const octet_qconv_geom *f = &t->L->f;
+  size_t nr = t->s->uk->nr, P = f->ow;
+  for (size_t c0 = t0; c0 < t1; c0 += 8) {
+    size_t c1 = c0 + 8 < t1 ? c0 + 8 : t1;
+    octet_qconv_pointwise_pack(t->s->uk, &t->bp, t->xc, P, t->g->Cg, t->x_signed, t->zx, c0, c1);
+    t->s->uk->compute(t->args.w, &t->bp, 0, t->g->Mg, c0 * nr, c1 * nr < P ? c1 * nr : P, &t->ep);
   }
 }
 
@@ -478,7 +497,7 @@ static void conv_fast_run(const conv_state *s, const conv_geom *g, const conv_ws
     return;
   }
   int32_t *koff = (int32_t *)(wsb + L->koff);
-  octet_qconv_offsets(f, koff);
+  if (L->path == 1) octet_qconv_offsets(f, koff);
   size_t ntiles = f->virt ? (f->oh * f->phase_w + s->uk->nr - 1) / s->uk->nr
                           : f->oh * ((f->ow + s->uk->nr - 1) / s->uk->nr);
   for (size_t n = 0; n < g->N; n++) {
@@ -510,6 +529,12 @@ static void conv_fast_run(const conv_state *s, const conv_geom *g, const conv_ws
       }
       t.args = (octet_qconv_args){&wp, t.planes, koff, f->sh * f->row_stride, f->ow, ep,
                                   f->virt ? f->phase_w : 0, f->oh};
+      if (L->path == 3) {
+        /* every pixel tile is computed whole by one task: any split gives the same result */
+        octet_qgemm_panels_init(&t.bp, t.planes, f->ow, g->Cg, s->uk->nr);
+        octet_parallel_for(host, (f->ow + s->uk->nr - 1) / s->uk->nr, conv_fast_pointwise, &t);
+        continue;
+      }
       /* Planes split by channel pair, tiles by output pixel: any split gives the same result. */
       octet_parallel_for(host, f->cpairs, conv_fast_planes, &t);
       octet_parallel_for(host, ntiles, conv_fast_tiles, &t);

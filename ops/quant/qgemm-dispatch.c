@@ -229,6 +229,22 @@ void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g
   }
 }
 
+void octet_qconv_pointwise_pack(const octet_qgemm_ukernel *uk, const octet_qgemm_panels *p,
+                                const uint8_t *x, size_t P, size_t cg, bool x_signed, int32_t zx,
+                                size_t t0, size_t t1) {
+  size_t nr = p->tile, k2 = p->k2;
+  for (size_t t = t0; t < t1; t++) {
+    size_t p0 = t * nr, n = P - p0 < nr ? P - p0 : nr;
+    int16_t *panel = p->data + t * nr * k2 * 2;
+    for (size_t cp = 0; cp < k2; cp++) {
+      int16_t *d = panel + cp * nr * 2;
+      const uint8_t *s0 = x + 2 * cp * P + p0, *s1 = 2 * cp + 1 < cg ? s0 + P : NULL;
+      uk->widen2(d, s0, s1, n, x_signed, zx);
+      if (n < nr) memset(d + 2 * n, 0, (nr - n) * 2 * sizeof *d);
+    }
+  }
+}
+
 void octet_qconv_offsets(const octet_qconv_geom *g, int32_t *koff) {
   size_t kp = 0;
   for (size_t cp = 0; cp < g->cpairs; cp++)

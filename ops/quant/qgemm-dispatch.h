@@ -148,6 +148,14 @@ void octet_qconv_weights_pack(octet_qgemm_panels *p, void *mem, const octet_qcon
                               size_t mg, size_t tile, const void *w, bool w_signed, const void *z,
                               int32_t z_dtype, size_t n_z);
 
+/* Pointwise convolutions (1x1, stride 1, no padding) run as a plain GEMM: weights (packed by
+ * octet_qconv_weights_pack) times B panels of pixels. Packs pixel tiles [t0, t1) of such B
+ * panels (p from octet_qgemm_panels_init with rows P, K cg, tile nr) from cg NCHW planes of P
+ * pixels; I16X2 variants only. */
+void octet_qconv_pointwise_pack(const octet_qgemm_ukernel *uk, const octet_qgemm_panels *p,
+                                const uint8_t *x, size_t P, size_t cg, bool x_signed, int32_t zx,
+                                size_t t0, size_t t1);
+
 /* One output row oy of a convolution: pixels [ox0, ox1) x channels [m0, m1) (m0 a multiple of
  * mr, ox0 of nr). Output element (m, oy * ow + ox) through the epilogue. With virtual rows
  * (vw != 0), oy is 0 and [ox0, ox1) are virtual pixels v = y * vw + x; those with x >= ow or

@@ -484,7 +484,8 @@ static void make_qlinear_matmul(op_case *c, int64_t batch, int64_t M, int64_t K,
 }
 
 static void make_conv(op_case *c, bool qlinear, int64_t C, int64_t H, int64_t W, int64_t M, int64_t kh, int64_t kw,
-                      int64_t stride, int64_t dil, int64_t pad, int64_t group, bool per_ch, bool w_const) {
+                      int64_t stride_h, int64_t stride, int64_t dil, int64_t pad, int64_t group, bool per_ch,
+                      bool w_const) {
   memset(c, 0, sizeof *c);
   c->domain = "", c->op = qlinear ? "QLinearConv" : "ConvInteger", c->opset = 10;
   int64_t xd[4] = {1 + (int64_t)(rnd() % 2), C, H, W}, wd[4] = {M, C / group, kh, kw}, md[1] = {M};
@@ -506,7 +507,7 @@ static void make_conv(op_case *c, bool qlinear, int64_t C, int64_t H, int64_t W,
   }
   int64_t *pads = c->ints[0], *strides = c->ints[1], *dils = c->ints[2];
   for (int i = 0; i < 4; i++) pads[i] = pad;
-  strides[0] = strides[1] = stride, dils[0] = dils[1] = dil;
+  strides[0] = stride_h, strides[1] = stride, dils[0] = dils[1] = dil;
   c->attrs[0] = (octet_attr){.name = "pads", .type = OCTET_ATTR_INTS, .n = 4, .ints = pads};
   c->attrs[1] = (octet_attr){.name = "strides", .type = OCTET_ATTR_INTS, .n = 2, .ints = strides};
   c->attrs[2] = (octet_attr){.name = "dilations", .type = OCTET_ATTR_INTS, .n = 2, .ints = dils};
@@ -560,18 +561,19 @@ static void test_ops_fast_path_matches_reference_for_any_split(void **state) {
       check_op(&c, what);
       free_case(&c);
     }
-  /* C, H, W, M, kh, kw, stride, dilation, pad, group */
-  static const int64_t cv[][10] = {
-      {5, 9, 11, 7, 3, 3, 1, 1, 1, 1},   {8, 12, 13, 16, 3, 3, 2, 1, 1, 1}, {6, 10, 10, 9, 3, 3, 1, 2, 2, 3},
-      {16, 7, 7, 24, 1, 1, 1, 1, 0, 1},  {12, 15, 17, 12, 3, 3, 1, 1, 1, 12}, {12, 15, 17, 12, 3, 3, 2, 1, 1, 12},
-      {10, 9, 8, 10, 5, 5, 1, 1, 2, 10}, {10, 9, 8, 20, 3, 3, 1, 1, 1, 10},  {3, 20, 21, 8, 7, 7, 2, 1, 3, 1},
-      {4, 5, 40, 6, 1, 3, 1, 1, 0, 2},
+  /* C, H, W, M, kh, kw, stride_h, stride_w, dilation, pad, group */
+  static const int64_t cv[][11] = {
+      {5, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1},    {8, 12, 13, 16, 3, 3, 2, 2, 1, 1, 1},  {6, 10, 10, 9, 3, 3, 1, 1, 2, 2, 3},
+      {16, 7, 7, 24, 1, 1, 1, 1, 1, 0, 1},   {12, 15, 17, 12, 3, 3, 1, 1, 1, 1, 12}, {12, 15, 17, 12, 3, 3, 2, 2, 1, 1, 12},
+      {10, 9, 8, 10, 5, 5, 1, 1, 1, 2, 10},  {10, 9, 8, 20, 3, 3, 1, 1, 1, 1, 10},  {3, 20, 21, 8, 7, 7, 2, 2, 1, 3, 1},
+      {4, 5, 40, 6, 1, 3, 1, 1, 1, 0, 2},    {9, 2, 19, 5, 1, 1, 2, 1, 1, 0, 1},    {33, 1, 37, 18, 1, 1, 1, 1, 1, 0, 1},
+      {7, 6, 9, 11, 1, 1, 2, 2, 1, 0, 1},    {6, 4, 4, 6, 1, 1, 1, 1, 1, 0, 3},
   };
   for (size_t i = 0; i < OCTET_COUNTOF(cv); i++)
     for (int v = 0; v < 4; v++) {
       op_case c;
       const int64_t *g = cv[i];
-      make_conv(&c, v != 3, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], v & 1, v != 2);
+      make_conv(&c, v != 3, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], v & 1, v != 2);
       char what[96];
       snprintf(what, sizeof what, "%s case %zu variant %d", c.op, i, v);
       check_op(&c, what);
