@@ -349,7 +349,7 @@ static void ort_job_run(void *p, size_t i) {
 
 static void ort_parallel_for(void *ctx, size_t n, octet_task_fn task, void *arg) {
   ort_host_ctx *h = ctx;
-  size_t chunks = (size_t)h->n_threads * 4;
+  size_t chunks = h->n_threads; /* as octet's own pool: one contiguous range per thread */
   if (chunks > n) chunks = n;
   ort_job j = {task, arg, n, chunks};
   OrtStatus *s = h->api->KernelContext_ParallelFor(h->ctx, ort_job_run, chunks, 0, &j);

@@ -75,7 +75,8 @@ void ort_host_close(ort_host *h) {
     if (h->cpu) h->api->ReleaseMemoryInfo(h->cpu);
     if (h->env) h->api->ReleaseEnv(h->env);
   }
-  if (h->lib) dlclose(h->lib);
+  /* ORT stays mapped: it keeps process-wide state (CPU info, logging) that unloading would
+   * strand, and a host loads it once anyway. */
   memset(h, 0, sizeof *h);
 }
 

@@ -15,6 +15,15 @@
 
 #include "ort-host.h"
 
+/* Sanitizer builds: ONNX Runtime's CreateEnv leaks 14 bytes of its own (seen with a bare
+ * dlopen + CreateEnv + ReleaseEnv, no octet code). Leaks whose allocating caller is in ORT are
+ * suppressed; two-frame stacks keep that from hiding a leak allocated by octet's code, whose
+ * caller frame is octet's. */
+const char *__asan_default_options(void);
+__attribute__((visibility("default"))) const char *__asan_default_options(void) { return "malloc_context_size=2"; }
+const char *__lsan_default_suppressions(void);
+__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void) { return "leak:libonnxruntime.so\n"; }
+
 static ort_host host;
 static char models[1024];
 static const char *plugin;
@@ -297,6 +306,7 @@ int main(void) {
       cmocka_unit_test(test_host_loader_names_a_missing_symbol),
       cmocka_unit_test(test_models_fail_cleanly_without_the_plugin_or_with_unknown_ops),
   };
+  if (getenv("ORT_HOST_TEST")) cmocka_set_test_filter(getenv("ORT_HOST_TEST")); /* by hand */
   r = cmocka_run_group_tests_name("ort-host", tests, NULL, NULL);
   ort_host_close(&host);
   return r;
