@@ -182,7 +182,8 @@ bool octet_qconv_layout(octet_qconv_geom *g) {
       !octet_add_size(pe, slack, &pe) || !octet_mul_size(g->cpairs, g->kh * g->kw, &k2))
     return false;
   g->row_stride = rs, g->phase_stride = ps, g->pair_stride = prs, g->plane_elems = pe, g->k2 = k2;
-  return true;
+  /* koff entries are int32: planes past 2^31 elements take the reference path */
+  return pe <= INT32_MAX;
 }
 
 void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g, int16_t *planes,

@@ -133,8 +133,9 @@ typedef struct octet_qconv_geom {
   /* derived by octet_qconv_layout */
   size_t cpairs, rows, phase_w, row_stride, phase_stride, pair_stride, plane_elems, k2;
 } octet_qconv_geom;
-/* Fills the derived fields; false on size overflow. plane_elems is the int16 count of the
- * planes; the tiles read up to octet_qconv_slack elements past the last pixel of a row. */
+/* Fills the derived fields; false on size overflow or planes too large for int32 offsets
+ * (callers then take the reference path). plane_elems is the int16 count of the planes,
+ * including the slack that tiles read past a row's (or the last plane's) end. */
 bool octet_qconv_layout(octet_qconv_geom *g);
 /* Writes channel pairs [cp0, cp1) of the planes from Cg NCHW planes x (u8/s8 by x_signed). */
 void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g, int16_t *planes,
