@@ -243,8 +243,9 @@ typedef struct OrtApiBase {
 
 typedef const OrtApiBase *(*OrtGetApiBase_fn)(void);
 
-/* A custom op: a schema plus kernel callbacks. ORT reads only the members that exist in the
- * `version` the op declares; these are the members of version 17. */
+/* A custom op: a schema plus kernel callbacks. ORT reads the members that exist in the `version`
+ * the op declares (17 here); the four after GetEndVersion (versions 18 and 20) are declared too
+ * and left NULL, so an ORT that looked at them would find "not provided", not octet's data. */
 typedef struct OrtCustomOp {
   uint32_t version;
   void *(*CreateKernel)(const struct OrtCustomOp *op, const OrtApi *api, const OrtKernelInfo *info);
@@ -271,6 +272,10 @@ typedef struct OrtCustomOp {
   OrtStatus *(*InferOutputShapeFn)(const struct OrtCustomOp *op, OrtShapeInferContext *ctx);
   int (*GetStartVersion)(const struct OrtCustomOp *op);
   int (*GetEndVersion)(const struct OrtCustomOp *op);
+  size_t (*GetMayInplace)(int **input_index, int **output_index);
+  void (*ReleaseMayInplace)(int *input_index, int *output_index);
+  size_t (*GetAliasMap)(int **input_index, int **output_index);
+  void (*ReleaseAliasMap)(int *input_index, int *output_index);
 } OrtCustomOp;
 
 /* The entry point ORT looks up in a custom-op library. */
