@@ -34,6 +34,7 @@ typedef struct op_desc {
   size_t n_in;
   uint8_t role[MAX_IN];
   uint16_t optional; /* bit i: input i may be absent */
+  bool conv;         /* K of the work estimate: W's C/group x kernel (else A's inner dimension) */
   const attr_desc *attrs;
   size_t n_attrs;
 } op_desc;
@@ -48,10 +49,10 @@ static const attr_desc gemm_attrs[] = {
  * last int8 input, which is y_zero_point only when it is there (float-output QGemm stays ORT's). */
 static const op_desc op_descs[] = {
     {"QLinearConv", "", 10, 9, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_F32, R_Y, R_I32}, 1u << 8,
-     conv_attrs, OCTET_COUNTOF(conv_attrs)},
-    {"QLinearMatMul", "", 10, 8, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_F32, R_Y}, 0, NULL, 0},
+     true, conv_attrs, OCTET_COUNTOF(conv_attrs)},
+    {"QLinearMatMul", "", 10, 8, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_F32, R_Y}, 0, false, NULL, 0},
     {"QGemm", "com.microsoft", 1, 9, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_I32, R_F32, R_Y},
-     (1u << 2) | (1u << 5) | (1u << 6), gemm_attrs, OCTET_COUNTOF(gemm_attrs)},
+     (1u << 2) | (1u << 5) | (1u << 6), false, gemm_attrs, OCTET_COUNTOF(gemm_attrs)},
 };
 
 /* One OrtCustomOp per (op, X type, W type, Y type): ORT picks the variant matching the node's
@@ -73,6 +74,7 @@ typedef struct ort_kernel {
   void *state;
   char node[128];
   uint32_t n_threads;
+  bool trans_a; /* QGemm's transA, for the work estimate */
   pthread_mutex_t ws_lock; /* ORT may run one session from several threads at once */
   void *ws;
   size_t ws_size;
@@ -285,6 +287,9 @@ static OrtStatus *kernel_create(const OrtCustomOp *op, const OrtApi *api, const 
   for (size_t a = 0; a < o->desc->n_attrs; a++)
     if ((s = read_attr(kn, info, &o->desc->attrs[a], &sc))) goto fail;
 
+  for (size_t a = 0; a < sc.n_attrs; a++)
+    if (!strcmp(sc.attrs[a].name, "transA")) kn->trans_a = sc.attrs[a].i != 0;
+
   kn->k = octet_ops_find(octet_ops_plugin(), o->desc->octet_domain, o->desc->name, o->desc->opset);
   if (!kn->k) {
     s = ort_fail(api, ORT_NOT_IMPLEMENTED, "octet %s node '%s': octet's kernel table has no %s",
@@ -361,6 +366,24 @@ static void ort_parallel_for(void *ctx, size_t n, octet_task_fn task, void *arg)
   }
 }
 
+/* Below this many multiply-adds a run takes ~0.2 ms on one core: splitting it over ORT's pool
+ * (tens of microseconds per dispatch, more on a loaded machine, and conv kernels dispatch once
+ * per image and group) costs more than it saves. Measured on fmnist_cnn: 2 threads were 3x
+ * slower than 1 without this gate. */
+#define PARALLEL_MIN_MACS (1.0 * (1 << 20))
+
+static double run_macs(const ort_kernel *kn, const octet_tensor *const *in, const octet_tensor *y) {
+  const octet_tensor *a = in[0], *w = kn->op->desc->n_in > 3 ? in[3] : NULL;
+  if (!a || !w || a->rank < 1) return 0;
+  double out = 1, k = 1;
+  for (int32_t i = 0; i < y->rank; i++) out *= (double)y->dims[i];
+  if (kn->op->desc->conv)
+    for (int32_t i = 1; i < w->rank; i++) k *= (double)w->dims[i];
+  else
+    k = (double)a->dims[kn->trans_a && a->rank == 2 ? 0 : a->rank - 1];
+  return out * k;
+}
+
 static OrtStatus *kernel_compute(void *p, OrtKernelContext *ctx) {
   ort_kernel *kn = p;
   if (!kn) return NULL;
@@ -390,8 +413,9 @@ static OrtStatus *kernel_compute(void *p, OrtKernelContext *ctx) {
       (s = api->GetTensorMutableData(ov, &out.data)))
     return s;
 
-  ort_host_ctx hc = {api, ctx, kn->n_threads};
-  octet_host host = {&hc, kn->n_threads, ort_parallel_for};
+  uint32_t threads = run_macs(kn, inp, &out) < PARALLEL_MIN_MACS ? 1 : kn->n_threads;
+  ort_host_ctx hc = {api, ctx, threads};
+  octet_host host = {&hc, threads, ort_parallel_for};
   /* The cached workspace serves one call at a time; a concurrent call gets its own. */
   void *ws = NULL, *own = NULL;
   bool locked = pthread_mutex_trylock(&kn->ws_lock) == 0;

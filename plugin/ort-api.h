@@ -164,7 +164,10 @@ typedef struct OrtApi {
   /* 99 */ void (*ReleaseTensorTypeAndShapeInfo)(OrtTensorTypeAndShapeInfo *p);
   /* 100 */ void (*ReleaseSessionOptions)(OrtSessionOptions *p);
   /* 101 */ void (*ReleaseCustomOpDomain)(OrtCustomOpDomain *p); /* last slot of version 1 */
-  OCTET_ORT_PAD(102, 161);
+  OCTET_ORT_PAD(102, 129);
+  /* 130 */ OrtStatus *(*AddSessionConfigEntry)(OrtSessionOptions *options, const char *key,
+                                                const char *value);
+  OCTET_ORT_PAD(131, 161);
   /* 162 */ OrtStatus *(*KernelInfoGetAttributeArray_float)(const OrtKernelInfo *info,
                                                             const char *name, float *out,
                                                             size_t *size);
@@ -224,6 +227,7 @@ OCTET_ORT_SLOT(ReleaseEnv, 92);
 OCTET_ORT_SLOT(ReleaseValue, 96);
 OCTET_ORT_SLOT(ReleaseTypeInfo, 98);
 OCTET_ORT_SLOT(ReleaseCustomOpDomain, 101);
+OCTET_ORT_SLOT(AddSessionConfigEntry, 130);
 OCTET_ORT_SLOT(KernelInfoGetAttributeArray_float, 162);
 OCTET_ORT_SLOT(KernelInfoGetAttributeArray_int64, 163);
 OCTET_ORT_SLOT(RegisterCustomOpsLibrary_V2, 228);

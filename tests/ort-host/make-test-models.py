@@ -150,6 +150,19 @@ def unknown_op_case(outdir):
     onnx.save(model, os.path.join(outdir, "unknown-op.octet.onnx"))
 
 
+def probe_case(outdir):
+    """One node of the test's own custom op (domain octet.test), which doubles its input inside
+    KernelContext_ParallelFor: proves that slot (the adapter falls back to serial silently)."""
+    node = helper.make_node("ParallelProbe", ["x"], ["y"], name="probe", domain="octet.test")
+    graph = helper.make_graph([node], "parallel-probe",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1000])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1000])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("octet.test", 1)])
+    model.ir_version = 8
+    onnx.save(model, os.path.join(outdir, "parallel-probe.onnx"))
+
+
 def fmnist_case(outdir, octet, models):
     qop = os.path.join(outdir, "fmnist_cnn.qop.onnx")
     calib = os.path.join(models, "fmnist_cnn.calib.npy")
@@ -180,6 +193,8 @@ def main(argv):
     qgemm_case(out, "qgemm-u8u8", 8, U8, U8, S8, False, False)
     chain_case(out, "chain-conv-maxpool-dw-pw", 9)
     unknown_op_case(out)
+    probe_case(out)
+    conv_case(out, "conv-u8s8-large", 10, U8, S8, U8, c=32, m=32, hw=(24, 24), pads=[1, 1, 1, 1])
     if len(argv) == 4:
         fmnist_case(out, argv[2], argv[3])
     return 0

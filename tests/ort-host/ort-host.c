@@ -89,6 +89,8 @@ OrtStatus *ort_host_session(ort_host *h, const char *model, const char *plugin, 
   if (!s) s = api->SetIntraOpNumThreads(opt, threads);
   if (!s) s = api->SetSessionLogSeverityLevel(opt, ORT_LOGGING_LEVEL_ERROR);
   if (!s) s = api->SetSessionGraphOptimizationLevel(opt, ORT_ENABLE_ALL);
+  if (!s && getenv("ORT_HOST_NO_SPIN"))
+    s = api->AddSessionConfigEntry(opt, "session.intra_op.allow_spinning", "0");
   if (!s && plugin) s = api->RegisterCustomOpsLibrary_V2(opt, plugin);
   if (!s) s = api->CreateSession(h->env, model, opt, out);
   if (opt) api->ReleaseSessionOptions(opt);

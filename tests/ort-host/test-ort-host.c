@@ -168,6 +168,7 @@ static void test_qlinear_conv_variants_match_octet_runtime(void **state) {
   check_model_matches_octet("conv-u8u8-depthwise-stride2");
   check_model_matches_octet("conv-s8s8-dilated-same");
   check_model_matches_octet("conv-u8s8-to-s8-grouped");
+  check_model_matches_octet("conv-u8s8-large"); /* enough work to split over ORT's pool */
 }
 
 static void test_qlinear_matmul_and_qgemm_match_octet_runtime(void **state) {
@@ -186,6 +187,122 @@ static void test_custom_op_outputs_feed_native_and_custom_ops(void **state) {
 static void test_quantized_fmnist_cnn_matches_octet_runtime(void **state) {
   (void)state;
   check_model_matches_octet("fmnist_cnn");
+}
+
+/* ---- the test's own custom op: KernelContext_ParallelFor and the OrtCustomOp layout ---- */
+
+typedef struct probe_kernel {
+  const OrtApi *api;
+} probe_kernel;
+
+typedef struct probe_job {
+  const float *x;
+  float *y;
+  int *hits; /* how often each index ran: exactly once each */
+} probe_job;
+
+static void probe_item(void *p, size_t i) {
+  probe_job *j = p;
+  j->y[i] = 2 * j->x[i];
+  __atomic_add_fetch(&j->hits[i], 1, __ATOMIC_RELAXED);
+}
+
+static OrtStatus *probe_create(const OrtCustomOp *op, const OrtApi *api, const OrtKernelInfo *info,
+                               void **out) {
+  (void)op, (void)info;
+  probe_kernel *k = calloc(1, sizeof *k);
+  if (!k) return api->CreateStatus(ORT_FAIL, "out of memory");
+  k->api = api;
+  *out = k;
+  return NULL;
+}
+
+static OrtStatus *probe_compute(void *p, OrtKernelContext *ctx) {
+  probe_kernel *k = p;
+  const OrtApi *api = k->api;
+  const OrtValue *xv = NULL;
+  OrtValue *yv = NULL;
+  OrtTensorTypeAndShapeInfo *info = NULL;
+  int64_t n = 0;
+  size_t rank = 0;
+  void *x = NULL, *y = NULL;
+  OrtStatus *s = api->KernelContext_GetInput(ctx, 0, &xv);
+  if (!s) s = api->GetTensorTypeAndShape(xv, &info);
+  if (!s) s = api->GetDimensionsCount(info, &rank);
+  if (!s && rank != 1) s = api->CreateStatus(ORT_INVALID_ARGUMENT, "probe: want a vector");
+  if (!s) s = api->GetDimensions(info, &n, 1);
+  if (info) api->ReleaseTensorTypeAndShapeInfo(info);
+  if (!s) s = api->KernelContext_GetOutput(ctx, 0, &n, 1, &yv);
+  if (!s) s = api->GetTensorMutableData((OrtValue *)xv, &x);
+  if (!s) s = api->GetTensorMutableData(yv, &y);
+  if (s) return s;
+  int *hits = calloc((size_t)n, sizeof *hits);
+  if (!hits) return api->CreateStatus(ORT_FAIL, "out of memory");
+  probe_job j = {x, y, hits};
+  s = api->KernelContext_ParallelFor(ctx, probe_item, (size_t)n, 0, &j);
+  for (int64_t i = 0; !s && i < n; i++)
+    if (hits[i] != 1) s = api->CreateStatus(ORT_FAIL, "probe: ParallelFor skipped or repeated an index");
+  free(hits);
+  return s;
+}
+
+static void probe_destroy(void *p) { free(p); }
+static const char *probe_name(const OrtCustomOp *op) { (void)op; return "ParallelProbe"; }
+static ONNXTensorElementDataType probe_type(const OrtCustomOp *op, size_t i) {
+  (void)op, (void)i;
+  return OCTET_DTYPE_FLOAT;
+}
+static size_t probe_one(const OrtCustomOp *op) { (void)op; return 1; }
+static const char *probe_cpu(const OrtCustomOp *op) { (void)op; return NULL; }
+static OrtMemType probe_mem(const OrtCustomOp *op, size_t i) {
+  (void)op, (void)i;
+  return OrtMemTypeDefault;
+}
+static OrtCustomOpInputOutputCharacteristic probe_required(const OrtCustomOp *op, size_t i) {
+  (void)op, (void)i;
+  return INPUT_OUTPUT_REQUIRED;
+}
+
+static void test_parallel_for_slot_runs_every_index_once(void **state) {
+  (void)state;
+  OrtCustomOp op;
+  memset(&op, 0, sizeof op);
+  op.version = OCTET_ORT_API_VERSION;
+  op.GetName = probe_name;
+  op.GetExecutionProviderType = probe_cpu; /* ORT calls these two unconditionally */
+  op.GetInputMemoryType = probe_mem;
+  op.GetInputType = probe_type;
+  op.GetInputTypeCount = probe_one;
+  op.GetOutputType = probe_type;
+  op.GetOutputTypeCount = probe_one;
+  op.KernelDestroy = probe_destroy;
+  op.GetInputCharacteristic = probe_required;
+  op.GetOutputCharacteristic = probe_required;
+  op.CreateKernelV2 = probe_create;
+  op.KernelComputeV2 = probe_compute;
+  const OrtApi *api = host.api;
+  OrtSessionOptions *opt = NULL;
+  OrtCustomOpDomain *dom = NULL;
+  OrtSession *s = NULL;
+  char path[1200];
+  snprintf(path, sizeof path, "%s/parallel-probe.onnx", models);
+  fail_on(api->CreateSessionOptions(&opt), "CreateSessionOptions");
+  fail_on(api->SetIntraOpNumThreads(opt, 2), "SetIntraOpNumThreads");
+  fail_on(api->CreateCustomOpDomain("octet.test", &dom), "CreateCustomOpDomain");
+  fail_on(api->CustomOpDomain_Add(dom, &op), "CustomOpDomain_Add");
+  fail_on(api->AddCustomOpDomain(opt, dom), "AddCustomOpDomain");
+  fail_on(api->CreateSession(host.env, path, opt, &s), path);
+  float xs[1000];
+  for (int i = 0; i < 1000; i++) xs[i] = (float)i - 300.5f;
+  octet_tensor x = {.dtype = OCTET_DTYPE_FLOAT, .rank = 1, .dims = {1000}, .data = xs}, y;
+  fail_on(ort_host_run(&host, s, &x, &y), path);
+  assert_int_equal(y.rank, 1);
+  assert_int_equal(y.dims[0], 1000);
+  for (int i = 0; i < 1000; i++) assert_true(((float *)y.data)[i] == 2 * xs[i]);
+  free(y.data);
+  api->ReleaseSession(s);
+  api->ReleaseSessionOptions(opt);
+  api->ReleaseCustomOpDomain(dom);
 }
 
 /* ---- errors, not crashes ---- */
@@ -297,6 +414,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_api_slots_answer_as_declared),
+      cmocka_unit_test(test_parallel_for_slot_runs_every_index_once),
       cmocka_unit_test(test_qlinear_conv_variants_match_octet_runtime),
       cmocka_unit_test(test_qlinear_matmul_and_qgemm_match_octet_runtime),
       cmocka_unit_test(test_custom_op_outputs_feed_native_and_custom_ops),
