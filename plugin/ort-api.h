@@ -87,9 +87,7 @@ typedef struct OrtApi {
   OCTET_ORT_PAD(4, 6);
   /* 7 */ OrtStatus *(*CreateSession)(const OrtEnv *env, const char *model_path,
                                       const OrtSessionOptions *options, OrtSession **out);
-  /* 8 */ OrtStatus *(*CreateSessionFromArray)(const OrtEnv *env, const void *model_data,
-                                               size_t model_data_length,
-                                               const OrtSessionOptions *options, OrtSession **out);
+  OCTET_ORT_PAD(8, 8);
   /* 9 */ OrtStatus *(*Run)(OrtSession *session, const OrtRunOptions *run_options,
                             const char *const *input_names, const OrtValue *const *inputs,
                             size_t input_len, const char *const *output_names,
@@ -100,15 +98,13 @@ typedef struct OrtApi {
   /* 23 */ OrtStatus *(*SetSessionGraphOptimizationLevel)(OrtSessionOptions *options,
                                                           GraphOptimizationLevel level);
   /* 24 */ OrtStatus *(*SetIntraOpNumThreads)(OrtSessionOptions *options, int n);
-  /* 25 */ OrtStatus *(*SetInterOpNumThreads)(OrtSessionOptions *options, int n);
+  OCTET_ORT_PAD(25, 25);
   /* 26 */ OrtStatus *(*CreateCustomOpDomain)(const char *domain, OrtCustomOpDomain **out);
   /* 27 */ OrtStatus *(*CustomOpDomain_Add)(OrtCustomOpDomain *domain, const struct OrtCustomOp *op);
   /* 28 */ OrtStatus *(*AddCustomOpDomain)(OrtSessionOptions *options, OrtCustomOpDomain *domain);
   /* 29 */ OrtStatus *(*RegisterCustomOpsLibrary)(OrtSessionOptions *options,
                                                   const char *library_path, void **library_handle);
-  /* 30 */ OrtStatus *(*SessionGetInputCount)(const OrtSession *session, size_t *out);
-  /* 31 */ OrtStatus *(*SessionGetOutputCount)(const OrtSession *session, size_t *out);
-  OCTET_ORT_PAD(32, 35);
+  OCTET_ORT_PAD(30, 35);
   /* 36 */ OrtStatus *(*SessionGetInputName)(const OrtSession *session, size_t index,
                                              OrtAllocator *allocator, char **value);
   /* 37 */ OrtStatus *(*SessionGetOutputName)(const OrtSession *session, size_t index,
@@ -148,7 +144,7 @@ typedef struct OrtApi {
   /* 87 */ OrtStatus *(*KernelInfoGetAttribute_string)(const OrtKernelInfo *info, const char *name,
                                                        char *out, size_t *size);
   /* 88 */ OrtStatus *(*KernelContext_GetInputCount)(const OrtKernelContext *ctx, size_t *out);
-  /* 89 */ OrtStatus *(*KernelContext_GetOutputCount)(const OrtKernelContext *ctx, size_t *out);
+  OCTET_ORT_PAD(89, 89);
   /* 90 */ OrtStatus *(*KernelContext_GetInput)(const OrtKernelContext *ctx, size_t index,
                                                 const OrtValue **out);
   /* 91 */ OrtStatus *(*KernelContext_GetOutput)(OrtKernelContext *ctx, size_t index,
@@ -167,10 +163,7 @@ typedef struct OrtApi {
   OCTET_ORT_PAD(102, 129);
   /* 130 */ OrtStatus *(*AddSessionConfigEntry)(OrtSessionOptions *options, const char *key,
                                                 const char *value);
-  OCTET_ORT_PAD(131, 161);
-  /* 162 */ OrtStatus *(*KernelInfoGetAttributeArray_float)(const OrtKernelInfo *info,
-                                                            const char *name, float *out,
-                                                            size_t *size);
+  OCTET_ORT_PAD(131, 162);
   /* 163 */ OrtStatus *(*KernelInfoGetAttributeArray_int64)(const OrtKernelInfo *info,
                                                             const char *name, int64_t *out,
                                                             size_t *size);
@@ -200,35 +193,47 @@ typedef struct OrtApi {
 #define OCTET_ORT_SLOT(name, index) \
   _Static_assert(offsetof(OrtApi, name) == (index) * sizeof(void *), #name " is not slot " #index)
 OCTET_ORT_SLOT(CreateStatus, 0);
+OCTET_ORT_SLOT(GetErrorCode, 1);
+OCTET_ORT_SLOT(GetErrorMessage, 2);
 OCTET_ORT_SLOT(CreateEnv, 3);
 OCTET_ORT_SLOT(CreateSession, 7);
 OCTET_ORT_SLOT(Run, 9);
 OCTET_ORT_SLOT(CreateSessionOptions, 10);
 OCTET_ORT_SLOT(SetSessionLogSeverityLevel, 22);
+OCTET_ORT_SLOT(SetSessionGraphOptimizationLevel, 23);
 OCTET_ORT_SLOT(SetIntraOpNumThreads, 24);
 OCTET_ORT_SLOT(CreateCustomOpDomain, 26);
+OCTET_ORT_SLOT(CustomOpDomain_Add, 27);
+OCTET_ORT_SLOT(AddCustomOpDomain, 28);
 OCTET_ORT_SLOT(RegisterCustomOpsLibrary, 29);
-OCTET_ORT_SLOT(SessionGetInputCount, 30);
 OCTET_ORT_SLOT(SessionGetInputName, 36);
 OCTET_ORT_SLOT(SessionGetOutputName, 37);
 OCTET_ORT_SLOT(CreateTensorWithDataAsOrtValue, 49);
 OCTET_ORT_SLOT(GetTensorMutableData, 51);
 OCTET_ORT_SLOT(CastTypeInfoToTensorInfo, 55);
 OCTET_ORT_SLOT(GetTensorElementType, 60);
+OCTET_ORT_SLOT(GetDimensionsCount, 61);
 OCTET_ORT_SLOT(GetDimensions, 62);
 OCTET_ORT_SLOT(GetTensorTypeAndShape, 65);
 OCTET_ORT_SLOT(CreateCpuMemoryInfo, 69);
 OCTET_ORT_SLOT(AllocatorFree, 76);
 OCTET_ORT_SLOT(GetAllocatorWithDefaultOptions, 78);
 OCTET_ORT_SLOT(KernelInfoGetAttribute_float, 85);
+OCTET_ORT_SLOT(KernelInfoGetAttribute_int64, 86);
+OCTET_ORT_SLOT(KernelInfoGetAttribute_string, 87);
 OCTET_ORT_SLOT(KernelContext_GetInputCount, 88);
+OCTET_ORT_SLOT(KernelContext_GetInput, 90);
 OCTET_ORT_SLOT(KernelContext_GetOutput, 91);
 OCTET_ORT_SLOT(ReleaseEnv, 92);
+OCTET_ORT_SLOT(ReleaseStatus, 93);
+OCTET_ORT_SLOT(ReleaseMemoryInfo, 94);
+OCTET_ORT_SLOT(ReleaseSession, 95);
 OCTET_ORT_SLOT(ReleaseValue, 96);
 OCTET_ORT_SLOT(ReleaseTypeInfo, 98);
+OCTET_ORT_SLOT(ReleaseTensorTypeAndShapeInfo, 99);
+OCTET_ORT_SLOT(ReleaseSessionOptions, 100);
 OCTET_ORT_SLOT(ReleaseCustomOpDomain, 101);
 OCTET_ORT_SLOT(AddSessionConfigEntry, 130);
-OCTET_ORT_SLOT(KernelInfoGetAttributeArray_float, 162);
 OCTET_ORT_SLOT(KernelInfoGetAttributeArray_int64, 163);
 OCTET_ORT_SLOT(RegisterCustomOpsLibrary_V2, 228);
 OCTET_ORT_SLOT(KernelInfo_GetInputCount, 230);

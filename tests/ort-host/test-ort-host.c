@@ -345,6 +345,34 @@ static void test_register_explains_a_missing_api_version(void **state) {
   dlclose(mod);
 }
 
+static void test_legacy_register_custom_ops_library_runs_the_same_ops(void **state) {
+  (void)state;
+  const OrtApi *api = host.api;
+  OrtSessionOptions *opt = NULL;
+  OrtSession *s = NULL;
+  void *handle = NULL;
+  char path[1200], xpath[1200];
+  model_path(path, sizeof path, "matmul-u8s8", "octet");
+  snprintf(xpath, sizeof xpath, "%s/matmul-u8s8.x.npy", models);
+  fail_on(api->CreateSessionOptions(&opt), "CreateSessionOptions");
+  fail_on(api->RegisterCustomOpsLibrary(opt, plugin, &handle), "RegisterCustomOpsLibrary");
+  assert_non_null(handle);
+  fail_on(api->CreateSession(host.env, path, opt, &s), path);
+  octet_tensor x, y, want;
+  octet_error err = {0};
+  if (octet_tensor_load(xpath, &x, NULL, &err)) fail_msg("%s: %s", xpath, err.message);
+  fail_on(ort_host_run(&host, s, &x, &y), path);
+  model_path(path, sizeof path, "matmul-u8s8", "qop");
+  run_octet(path, &x, &want);
+  assert_int_equal(ort_host_nbytes(&y), ort_host_nbytes(&want));
+  assert_memory_equal(y.data, want.data, ort_host_nbytes(&y));
+  free(y.data), free(want.data);
+  octet_tensor_free(&x);
+  api->ReleaseSession(s);
+  api->ReleaseSessionOptions(opt);
+  dlclose(handle); /* this entry point leaves the handle to the caller, after its sessions */
+}
+
 static void test_library_without_register_custom_ops_is_refused(void **state) {
   (void)state;
   char lib[1200];
@@ -420,6 +448,7 @@ int main(void) {
       cmocka_unit_test(test_custom_op_outputs_feed_native_and_custom_ops),
       cmocka_unit_test(test_quantized_fmnist_cnn_matches_octet_runtime),
       cmocka_unit_test(test_register_explains_a_missing_api_version),
+      cmocka_unit_test(test_legacy_register_custom_ops_library_runs_the_same_ops),
       cmocka_unit_test(test_library_without_register_custom_ops_is_refused),
       cmocka_unit_test(test_host_loader_names_a_missing_symbol),
       cmocka_unit_test(test_models_fail_cleanly_without_the_plugin_or_with_unknown_ops),
