@@ -420,7 +420,6 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
                     f.metric == METRIC_IOU ? "" : " points", kept, kept == 1 ? "" : "s");
     for (size_t i = 0, j = 0; i < chosen; i++)
       if (!skip[i]) octet_sb_printf(&log, "%s%s", j++ ? ", " : ": ", order[i]);
-    if (f.metric == METRIC_IOU) octet_sb_printf(&log, " (float mean IoU x100 %.2f)", float_mean);
     octet_sb_printf(&log, "\n%s", qsum ? qsum : "");
     if (log.oom) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
   }
