@@ -15,10 +15,12 @@
 
 #define OCTET_ORT_DOMAIN "ai.octet"
 #define MAX_IN 9
+#define MS "com.microsoft"
 
 /* Input roles: the three int8 element types a variant fixes (X: activations in, W: weights,
  * Y: activations out), then fixed types. */
 enum { R_X, R_W, R_Y, R_F32, R_I32 };
+enum { W_CONV, W_MATMUL, W_ELEMENTS };
 
 typedef struct attr_desc {
   const char *name;
@@ -34,7 +36,8 @@ typedef struct op_desc {
   size_t n_in;
   uint8_t role[MAX_IN];
   uint16_t optional; /* bit i: input i may be absent */
-  bool conv;         /* K of the work estimate: W's C/group x kernel (else A's inner dimension) */
+  uint8_t work;      /* W_*: how to estimate a run's multiply-adds */
+  bool one_type;     /* every int8 input and the output share one type (com.microsoft ops) */
   const attr_desc *attrs;
   size_t n_attrs;
 } op_desc;
@@ -44,15 +47,39 @@ static const attr_desc conv_attrs[] = {
     {"kernel_shape", OCTET_ATTR_INTS}, {"pads", OCTET_ATTR_INTS}, {"strides", OCTET_ATTR_INTS}};
 static const attr_desc gemm_attrs[] = {
     {"alpha", OCTET_ATTR_FLOAT}, {"transA", OCTET_ATTR_INT}, {"transB", OCTET_ATTR_INT}};
+static const attr_desc avgpool_attrs[] = {
+    {"auto_pad", OCTET_ATTR_STRING},       {"ceil_mode", OCTET_ATTR_INT},
+    {"channels_last", OCTET_ATTR_INT},     {"count_include_pad", OCTET_ATTR_INT},
+    {"kernel_shape", OCTET_ATTR_INTS},     {"pads", OCTET_ATTR_INTS},
+    {"strides", OCTET_ATTR_INTS}};
+static const attr_desc gap_attrs[] = {{"channels_last", OCTET_ATTR_INT}};
+static const attr_desc leaky_attrs[] = {{"alpha", OCTET_ATTR_FLOAT}};
+static const attr_desc softmax_attrs[] = {{"axis", OCTET_ATTR_INT}, {"opset", OCTET_ATTR_INT}};
 
 /* QGemm's y_scale/y_zero_point are required here: ORT infers a custom op's output type from its
  * last int8 input, which is y_zero_point only when it is there (float-output QGemm stays ORT's). */
 static const op_desc op_descs[] = {
     {"QLinearConv", "", 10, 9, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_F32, R_Y, R_I32}, 1u << 8,
-     true, conv_attrs, OCTET_COUNTOF(conv_attrs)},
-    {"QLinearMatMul", "", 10, 8, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_F32, R_Y}, 0, false, NULL, 0},
-    {"QGemm", "com.microsoft", 1, 9, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_I32, R_F32, R_Y},
-     (1u << 2) | (1u << 5) | (1u << 6), false, gemm_attrs, OCTET_COUNTOF(gemm_attrs)},
+     W_CONV, false, conv_attrs, OCTET_COUNTOF(conv_attrs)},
+    {"QLinearMatMul", "", 10, 8, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_F32, R_Y}, 0, W_MATMUL,
+     false, NULL, 0},
+    {"QGemm", MS, 1, 9, {R_X, R_F32, R_X, R_W, R_F32, R_W, R_I32, R_F32, R_Y},
+     (1u << 2) | (1u << 5) | (1u << 6), W_MATMUL, false, gemm_attrs, OCTET_COUNTOF(gemm_attrs)},
+    /* com.microsoft's single-type int8 ops, so a whole QOperator model can run on octet. */
+    {"QLinearAdd", MS, 1, 8, {R_X, R_F32, R_X, R_X, R_F32, R_X, R_F32, R_Y},
+     (1u << 2) | (1u << 5) | (1u << 7), W_ELEMENTS, true, NULL, 0},
+    {"QLinearMul", MS, 1, 8, {R_X, R_F32, R_X, R_X, R_F32, R_X, R_F32, R_Y},
+     (1u << 2) | (1u << 5) | (1u << 7), W_ELEMENTS, true, NULL, 0},
+    {"QLinearLeakyRelu", MS, 1, 5, {R_X, R_F32, R_X, R_F32, R_Y}, (1u << 2) | (1u << 4),
+     W_ELEMENTS, true, leaky_attrs, OCTET_COUNTOF(leaky_attrs)},
+    {"QLinearSigmoid", MS, 1, 5, {R_X, R_F32, R_X, R_F32, R_Y}, (1u << 2) | (1u << 4),
+     W_ELEMENTS, true, NULL, 0},
+    {"QLinearSoftmax", MS, 1, 5, {R_X, R_F32, R_X, R_F32, R_Y}, (1u << 2) | (1u << 4),
+     W_ELEMENTS, true, softmax_attrs, OCTET_COUNTOF(softmax_attrs)},
+    {"QLinearGlobalAveragePool", MS, 1, 5, {R_X, R_F32, R_X, R_F32, R_Y}, (1u << 2) | (1u << 4),
+     W_ELEMENTS, true, gap_attrs, OCTET_COUNTOF(gap_attrs)},
+    {"QLinearAveragePool", MS, 1, 5, {R_X, R_F32, R_X, R_F32, R_Y}, (1u << 2) | (1u << 4),
+     W_ELEMENTS, true, avgpool_attrs, OCTET_COUNTOF(avgpool_attrs)},
 };
 
 /* One OrtCustomOp per (op, X type, W type, Y type): ORT picks the variant matching the node's
@@ -65,6 +92,7 @@ typedef struct ort_op {
 
 #define N_VARIANTS 8
 static ort_op op_table[OCTET_COUNTOF(op_descs) * N_VARIANTS];
+static size_t op_table_len;
 static pthread_once_t op_table_once = PTHREAD_ONCE_INIT;
 
 typedef struct ort_kernel {
@@ -372,12 +400,17 @@ static void ort_parallel_for(void *ctx, size_t n, octet_task_fn task, void *arg)
  * slower than 1 without this gate. */
 #define PARALLEL_MIN_MACS (1.0 * (1 << 20))
 
-static double run_macs(const ort_kernel *kn, const octet_tensor *const *in, const octet_tensor *y) {
-  const octet_tensor *a = in[0], *w = kn->op->desc->n_in > 3 ? in[3] : NULL;
-  if (!a || !w || a->rank < 1) return 0;
+static double run_macs(const ort_kernel *kn, const octet_tensor *const *in, size_t n_in,
+                       const octet_tensor *y) {
+  const octet_tensor *a = n_in > 0 ? in[0] : NULL, *w = n_in > 3 ? in[3] : NULL;
   double out = 1, k = 1;
   for (int32_t i = 0; i < y->rank; i++) out *= (double)y->dims[i];
-  if (kn->op->desc->conv)
+  if (kn->op->desc->work == W_ELEMENTS || !a || !w || a->rank < 1) {
+    double x = 1;
+    for (int32_t i = 0; a && i < a->rank; i++) x *= (double)a->dims[i];
+    return x > out ? x : out;
+  }
+  if (kn->op->desc->work == W_CONV)
     for (int32_t i = 1; i < w->rank; i++) k *= (double)w->dims[i];
   else
     k = (double)a->dims[kn->trans_a && a->rank == 2 ? 0 : a->rank - 1];
@@ -413,7 +446,7 @@ static OrtStatus *kernel_compute(void *p, OrtKernelContext *ctx) {
       (s = api->GetTensorMutableData(ov, &out.data)))
     return s;
 
-  uint32_t threads = run_macs(kn, inp, &out) < PARALLEL_MIN_MACS ? 1 : kn->n_threads;
+  uint32_t threads = run_macs(kn, inp, n_in, &out) < PARALLEL_MIN_MACS ? 1 : kn->n_threads;
   ort_host_ctx hc = {api, ctx, threads};
   octet_host host = {&hc, threads, ort_parallel_for};
   /* The cached workspace serves one call at a time; a concurrent call gets its own. */
@@ -460,6 +493,7 @@ static void op_table_build(void) {
   size_t n = 0;
   for (size_t d = 0; d < OCTET_COUNTOF(op_descs); d++) {
     for (int v = 0; v < N_VARIANTS; v++) {
+      if (op_descs[d].one_type && v != 0 && v != N_VARIANTS - 1) continue; /* all u8 or all s8 */
       ort_op *o = &op_table[n++];
       memset(o, 0, sizeof *o);
       o->desc = &op_descs[d];
@@ -488,6 +522,7 @@ static void op_table_build(void) {
       c->KernelComputeV2 = kernel_compute;
     }
   }
+  op_table_len = n;
 }
 
 /* ORT does not own a domain added to session options, and sessions built from those options use
@@ -525,7 +560,7 @@ __attribute__((visibility("default"))) OrtStatus *RegisterCustomOps(OrtSessionOp
     octet_free(node);
     return s;
   }
-  for (size_t i = 0; i < OCTET_COUNTOF(op_table) && !s; i++)
+  for (size_t i = 0; i < op_table_len && !s; i++)
     s = api->CustomOpDomain_Add(node->domain, &op_table[i].base);
   if (!s) s = api->AddCustomOpDomain(options, node->domain);
   if (s) {

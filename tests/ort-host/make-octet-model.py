@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """make-octet-model.py — rewrites a QOperator model (QLinearConv, QLinearMatMul, com.microsoft
-QGemm with int8 output) into octet's ai.octet custom-op form, which ONNX Runtime runs with
+QGemm with int8 output, and com.microsoft's QLinearAdd/Mul/LeakyRelu/Sigmoid/Softmax/
+GlobalAveragePool/AveragePool) into octet's ai.octet custom-op form, which ONNX Runtime runs with
 octet's kernels once liboctet-kernels.so is registered as a custom-op library.
 
 usage: make-octet-model.py IN.onnx OUT.onnx
@@ -16,10 +17,14 @@ from onnx import helper
 
 OCTET_DOMAIN = "ai.octet"
 ONNX_OPS = {"QLinearConv", "QLinearMatMul"}
+MS_OPS = {"QLinearAdd", "QLinearMul", "QLinearLeakyRelu", "QLinearSigmoid", "QLinearSoftmax",
+          "QLinearGlobalAveragePool", "QLinearAveragePool"}
 
 
 def convertible(node):
     if node.domain in ("", "ai.onnx") and node.op_type in ONNX_OPS:
+        return True
+    if node.domain == "com.microsoft" and node.op_type in MS_OPS:
         return True
     if node.domain == "com.microsoft" and node.op_type == "QGemm":
         ins = list(node.input) + [""] * (9 - len(node.input))
@@ -58,7 +63,7 @@ def main(argv):
     model = onnx.load(argv[1])
     moved = to_octet(model)
     if moved == 0:
-        sys.stderr.write("make-octet-model: %s has no QLinearConv/QLinearMatMul/QGemm node\n" % argv[1])
+        sys.stderr.write("make-octet-model: %s has no node octet serves in ai.octet\n" % argv[1])
         return 1
     onnx.save(model, argv[2])
     print("make-octet-model: %d nodes -> %s" % (moved, OCTET_DOMAIN))

@@ -119,6 +119,42 @@ def qgemm_case(outdir, name, seed, at, bt, yt, trans_b, per_channel):
     b.save(outdir, "x", x, "y", ONNX_TYPE[yt], [("com.microsoft", 1)])
 
 
+def ms_case(outdir, name, seed, t):
+    """com.microsoft's single-type ops in a row: Add (broadcast constant), Sigmoid, Mul (two
+    activations), LeakyRelu, AveragePool, GlobalAveragePool; every zero point given."""
+    rng = np.random.default_rng(seed)
+    b = Builder(name)
+    x = qrand(rng, t, (2, 6, 9, 8))
+
+    def q(prefix, scale):
+        return [b.const(np.float32(scale), prefix + "s"), b.const(zp(t, rng), prefix + "zp")]
+
+    def node(op, ins, out, **attrs):
+        b.nodes.append(helper.make_node(op, ins, [out], name=out, domain="com.microsoft", **attrs))
+        return out
+
+    y = node("QLinearAdd", ["x"] + q("a", 0.02) + [b.const(qrand(rng, t, (6, 1, 8)), "c")] +
+             q("b", 0.03) + q("y", 0.04), "add")
+    y = node("QLinearSigmoid", [y] + q("x", 0.04) + q("y", 1 / 255), "sig")
+    y = node("QLinearMul", [y] + q("a", 1 / 255) + ["add"] + q("b", 0.04) + q("y", 0.01), "mul")
+    y = node("QLinearLeakyRelu", [y] + q("x", 0.01) + q("y", 0.01), "leaky", alpha=0.1)
+    y = node("QLinearAveragePool", [y] + q("x", 0.01) + q("y", 0.01), "avg", kernel_shape=[3, 3],
+             strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)
+    y = node("QLinearGlobalAveragePool", [y] + q("x", 0.01) + q("y", 0.005), "gap")
+    b.save(outdir, "x", x, y, ONNX_TYPE[t], [("com.microsoft", 1)])
+
+
+def softmax_case(outdir, name, seed, t):
+    rng = np.random.default_rng(seed)
+    b = Builder(name)
+    x = qrand(rng, t, (3, 4, 10))
+    ins = ["x", b.const(np.float32(0.05), "xs"), b.const(zp(t, rng), "xzp"),
+           b.const(np.float32(1 / 256), "ys"), b.const(np.array(-128 if t is S8 else 0, t), "yzp")]
+    b.nodes.append(helper.make_node("QLinearSoftmax", ins, ["y"], name="softmax",
+                                    domain="com.microsoft", axis=-1, opset=13))
+    b.save(outdir, "x", x, "y", ONNX_TYPE[t], [("com.microsoft", 1)])
+
+
 def chain_case(outdir, name, seed):
     """conv -> ORT's own MaxPool on uint8 -> depthwise conv -> conv: custom-op outputs feed native
     ops and each other, so ORT must infer the custom ops' output types."""
@@ -192,6 +228,10 @@ def main(argv):
     qgemm_case(out, "qgemm-u8s8-transb", 7, U8, S8, U8, True, True)
     qgemm_case(out, "qgemm-u8u8", 8, U8, U8, S8, False, False)
     chain_case(out, "chain-conv-maxpool-dw-pw", 9)
+    ms_case(out, "ms-eltwise-pools-u8", 11, U8)
+    ms_case(out, "ms-eltwise-pools-s8", 12, S8)
+    softmax_case(out, "softmax-u8", 13, U8)
+    softmax_case(out, "softmax-s8", 14, S8)
     unknown_op_case(out)
     probe_case(out)
     conv_case(out, "conv-u8s8-large", 10, U8, S8, U8, c=32, m=32, hw=(24, 24), pads=[1, 1, 1, 1])

@@ -179,6 +179,14 @@ static void test_qlinear_matmul_and_qgemm_match_octet_runtime(void **state) {
   check_model_matches_octet("qgemm-u8u8");
 }
 
+static void test_com_microsoft_single_type_ops_match_octet_runtime(void **state) {
+  (void)state;
+  check_model_matches_octet("ms-eltwise-pools-u8");
+  check_model_matches_octet("ms-eltwise-pools-s8");
+  check_model_matches_octet("softmax-u8");
+  check_model_matches_octet("softmax-s8");
+}
+
 static void test_custom_op_outputs_feed_native_and_custom_ops(void **state) {
   (void)state;
   check_model_matches_octet("chain-conv-maxpool-dw-pw");
@@ -445,6 +453,7 @@ int main(void) {
       cmocka_unit_test(test_parallel_for_slot_runs_every_index_once),
       cmocka_unit_test(test_qlinear_conv_variants_match_octet_runtime),
       cmocka_unit_test(test_qlinear_matmul_and_qgemm_match_octet_runtime),
+      cmocka_unit_test(test_com_microsoft_single_type_ops_match_octet_runtime),
       cmocka_unit_test(test_custom_op_outputs_feed_native_and_custom_ops),
       cmocka_unit_test(test_quantized_fmnist_cnn_matches_octet_runtime),
       cmocka_unit_test(test_register_explains_a_missing_api_version),
