@@ -1,6 +1,6 @@
 /* bench-ort-plugin.c — ONNX Runtime 1.30 with octet's custom ops (ai.octet models, octet's module
  * registered) against ORT's own int8 kernels on the same QOperator model, and octet's own runtime
- * for reference, measured in one run (the machine is shared: compare ratios, not absolutes).
+ * for reference, taking turns run by run (the machine is shared: compare ratios, not absolutes).
  *
  * usage: bench-ort-plugin [MODELS_DIR [SECONDS_PER_CASE]]
  * MODELS_DIR holds NAME.{qop,octet}.onnx + NAME.x.npy (make-bench-models.py; made in the build
@@ -24,30 +24,13 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Median of runs taken until `budget` seconds pass (at least 5, at most 1000), after a warm-up. */
-typedef int (*run_fn)(void *ctx);
-static double median_ms(run_fn run, void *ctx, double budget) {
-  static double t[1000];
-  if (run(ctx)) return -1;
-  size_t n = 0;
-  double start = now();
-  while (n < 1000 && (n < 5 || now() - start < budget)) {
-    double t0 = now();
-    if (run(ctx)) return -1;
-    t[n++] = (now() - t0) * 1e3;
-  }
-  qsort(t, n, sizeof *t, cmp_double);
-  return t[n / 2];
-}
-
 typedef struct ort_case {
   ort_host *h;
   OrtSession *s;
   const octet_tensor *x;
 } ort_case;
 
-static int run_ort(void *p) {
-  ort_case *c = p;
+static int run_ort(ort_case *c) {
   octet_tensor y;
   OrtStatus *st = ort_host_run(c->h, c->s, c->x, &y);
   if (st) {
@@ -59,50 +42,68 @@ static int run_ort(void *p) {
   return 0;
 }
 
-typedef struct octet_case {
-  octet_session *s;
-  const octet_tensor *x;
-} octet_case;
-
-static int run_octet(void *p) {
-  octet_case *c = p;
+static int run_octet(octet_session *s, const octet_tensor *x) {
   octet_tensor y;
   octet_error err;
-  if (octet_session_run(c->s, c->x, 1, &y, 1, &err)) {
+  if (octet_session_run(s, x, 1, &y, 1, &err)) {
     fprintf(stderr, "octet: %s\n", err.message);
     return 1;
   }
   return 0;
 }
 
-static double bench_ort(ort_host *h, const char *model, const char *plugin, int threads,
-                        const octet_tensor *x, double budget) {
-  ort_case c = {h, NULL, x};
-  OrtStatus *st = ort_host_session(h, model, plugin, threads, &c.s);
+static OrtSession *ort_session(ort_host *h, const char *model, const char *plugin, int threads) {
+  OrtSession *s = NULL;
+  OrtStatus *st = ort_host_session(h, model, plugin, threads, &s);
   if (st) {
     fprintf(stderr, "%s: %s\n", model, h->api->GetErrorMessage(st));
     h->api->ReleaseStatus(st);
-    return -1;
   }
-  double ms = median_ms(run_ort, &c, budget);
-  h->api->ReleaseSession(c.s);
-  return ms;
+  return s;
 }
 
-static double bench_octet(const char *model, int threads, const octet_tensor *x, double budget) {
+/* The three ways run in turns (one run each per round, after a warm-up round), so load changes
+ * on the shared machine hit all of them alike; medians of at least 5 rounds within `budget`. */
+static int bench_case(ort_host *h, const char *qop, const char *oct, const char *plugin,
+                      int threads, const octet_tensor *x, double budget, double ms[3]) {
+  static double t[3][1000];
+  ort_case own = {h, ort_session(h, qop, NULL, threads), x};
+  ort_case mine = {h, ort_session(h, oct, plugin, threads), x};
   octet_model *m = NULL;
-  octet_case c = {NULL, x};
+  octet_session *os = NULL;
   octet_error err;
   octet_session_options opt = {.n_threads = (uint32_t)threads};
-  if (octet_model_load(model, NULL, &m, &err) || octet_session_create(m, &opt, &c.s, &err)) {
-    fprintf(stderr, "octet on %s: %s\n", model, err.message);
-    octet_model_destroy(m);
-    return -1;
+  int rc = 1;
+  if (!own.s || !mine.s) goto done;
+  if (octet_model_load(qop, NULL, &m, &err) || octet_session_create(m, &opt, &os, &err)) {
+    fprintf(stderr, "octet on %s: %s\n", qop, err.message);
+    goto done;
   }
-  double ms = median_ms(run_octet, &c, budget);
-  octet_session_destroy(c.s);
+  if (run_ort(&own) || run_ort(&mine) || run_octet(os, x)) goto done;
+  size_t n = 0;
+  double start = now();
+  while (n < 1000 && (n < 5 || now() - start < budget)) {
+    double t0 = now();
+    if (run_ort(&own)) goto done;
+    double t1 = now();
+    if (run_ort(&mine)) goto done;
+    double t2 = now();
+    if (run_octet(os, x)) goto done;
+    double t3 = now();
+    t[0][n] = (t1 - t0) * 1e3, t[1][n] = (t2 - t1) * 1e3, t[2][n] = (t3 - t2) * 1e3;
+    n++;
+  }
+  for (int k = 0; k < 3; k++) {
+    qsort(t[k], n, sizeof(double), cmp_double);
+    ms[k] = t[k][n / 2];
+  }
+  rc = 0;
+done:
+  if (own.s) h->api->ReleaseSession(own.s);
+  if (mine.s) h->api->ReleaseSession(mine.s);
+  octet_session_destroy(os);
   octet_model_destroy(m);
-  return ms;
+  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -145,11 +146,10 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (int threads = 1; threads <= 2; threads++) {
-      double own = bench_ort(&h, qop, NULL, threads, &x, budget);
-      double mine = bench_ort(&h, oct, plugin, threads, &x, budget);
-      double oc = bench_octet(qop, threads, &x, budget);
-      printf("%-12s %7d %14.3f %14.3f %14.3f %9.2fx\n", names[i], threads, own, mine, oc,
-             mine > 0 ? own / mine : 0.0);
+      double ms[3];
+      if (bench_case(&h, qop, oct, plugin, threads, &x, budget, ms)) return 1;
+      printf("%-12s %7d %14.3f %14.3f %14.3f %9.2fx\n", names[i], threads, ms[0], ms[1], ms[2],
+             ms[0] / ms[1]);
       fflush(stdout);
     }
     octet_tensor_free(&x);

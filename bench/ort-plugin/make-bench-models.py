@@ -86,7 +86,7 @@ def quantize(octet, float_model, calib, out, name, x):
     subprocess.run([octet, "quantize", float_model, qop, "--data", calib, "--format", "qop",
                     "--samples", "16"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     model = onnx.load(qop)
-    moved = make_octet.to_octet(model)
+    moved = make_octet.to_octet(model, os.environ.get("OCTET_BENCH_ALL") == "1")
     onnx.save(model, os.path.join(out, name + ".octet.onnx"))
     np.save(os.path.join(out, name + ".x.npy"), x)
     print("%s: %d nodes in ai.octet" % (name, moved))

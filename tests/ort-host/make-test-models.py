@@ -61,7 +61,7 @@ class Builder:
         self.nodes.append(helper.make_node("QLinearConv", ins, [out], name=out, **attrs))
         return out
 
-    def save(self, outdir, x_name, x, out, out_type, extra_opsets=()):
+    def save(self, outdir, x_name, x, out, out_type, extra_opsets=(), everything=False):
         inp = helper.make_tensor_value_info(x_name, ONNX_TYPE[x.dtype.type], list(x.shape))
         outp = helper.make_tensor_value_info(out, out_type, None)
         graph = helper.make_graph(self.nodes, self.name, [inp], [outp], self.inits)
@@ -69,7 +69,7 @@ class Builder:
         model = helper.make_model(graph, opset_imports=opsets, producer_name="octet-tests")
         model.ir_version = 8
         onnx.save(model, os.path.join(outdir, self.name + ".qop.onnx"))
-        if make_octet.to_octet(model) == 0:
+        if make_octet.to_octet(model, everything) == 0:
             raise SystemExit("no node converted in " + self.name)
         onnx.save(model, os.path.join(outdir, self.name + ".octet.onnx"))
         np.save(os.path.join(outdir, self.name + ".x.npy"), x)
@@ -141,7 +141,7 @@ def ms_case(outdir, name, seed, t):
     y = node("QLinearAveragePool", [y] + q("x", 0.01) + q("y", 0.01), "avg", kernel_shape=[3, 3],
              strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)
     y = node("QLinearGlobalAveragePool", [y] + q("x", 0.01) + q("y", 0.005), "gap")
-    b.save(outdir, "x", x, y, ONNX_TYPE[t], [("com.microsoft", 1)])
+    b.save(outdir, "x", x, y, ONNX_TYPE[t], [("com.microsoft", 1)], everything=True)
 
 
 def softmax_case(outdir, name, seed, t):
@@ -152,7 +152,7 @@ def softmax_case(outdir, name, seed, t):
            b.const(np.float32(1 / 256), "ys"), b.const(np.array(-128 if t is S8 else 0, t), "yzp")]
     b.nodes.append(helper.make_node("QLinearSoftmax", ins, ["y"], name="softmax",
                                     domain="com.microsoft", axis=-1, opset=13))
-    b.save(outdir, "x", x, "y", ONNX_TYPE[t], [("com.microsoft", 1)])
+    b.save(outdir, "x", x, "y", ONNX_TYPE[t], [("com.microsoft", 1)], everything=True)
 
 
 def chain_case(outdir, name, seed):
@@ -204,11 +204,15 @@ def fmnist_case(outdir, octet, models):
     calib = os.path.join(models, "fmnist_cnn.calib.npy")
     subprocess.run([octet, "quantize", os.path.join(models, "fmnist_cnn.onnx"), qop, "--data", calib,
                     "--format", "qop", "--samples", "64"], check=True, stdout=subprocess.DEVNULL)
-    model = onnx.load(qop)
-    if make_octet.to_octet(model) == 0:
-        raise SystemExit("fmnist_cnn: no node converted")
-    onnx.save(model, os.path.join(outdir, "fmnist_cnn.octet.onnx"))
-    np.save(os.path.join(outdir, "fmnist_cnn.x.npy"), np.load(calib)[:8].astype(np.float32))
+    x = np.load(calib)[:8].astype(np.float32)
+    for name, everything in (("fmnist_cnn", False), ("fmnist_cnn-all", True)):
+        model = onnx.load(qop)
+        if make_octet.to_octet(model, everything) == 0:
+            raise SystemExit("fmnist_cnn: no node converted")
+        onnx.save(model, os.path.join(outdir, name + ".octet.onnx"))
+        if everything:
+            onnx.save(onnx.load(qop), os.path.join(outdir, name + ".qop.onnx"))
+        np.save(os.path.join(outdir, name + ".x.npy"), x)
 
 
 def main(argv):
