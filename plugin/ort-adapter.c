@@ -207,6 +207,9 @@ static void scratch_free(create_scratch *sc) {
 static OrtStatus *read_attr(const ort_kernel *kn, const OrtKernelInfo *info, const attr_desc *a,
                             create_scratch *sc) {
   const OrtApi *api = kn->api;
+  if (sc->n_attrs >= OCTET_COUNTOF(sc->attrs))
+    return ort_fail(api, ORT_FAIL, "octet %s: more attributes than the adapter holds",
+                    kn->op->desc->name);
   octet_attr *out = &sc->attrs[sc->n_attrs];
   void **mem = &sc->attr_mem[sc->n_attrs];
   memset(out, 0, sizeof *out);
