@@ -52,6 +52,29 @@ static int run_octet(octet_session *s, const octet_tensor *x) {
   return 0;
 }
 
+/* The adapter's promise: ORT with octet's kernels computes exactly what octet's runtime does.
+ * Returns 1 when the outputs are byte-identical, 0 when not, -1 on an error. */
+static int same_outputs(ort_host *h, OrtSession *mine, octet_session *os, const octet_tensor *x) {
+  octet_tensor ya, yb;
+  octet_error err;
+  OrtStatus *st = ort_host_run(h, mine, x, &ya);
+  if (st) {
+    fprintf(stderr, "ORT: %s\n", h->api->GetErrorMessage(st));
+    h->api->ReleaseStatus(st);
+    return -1;
+  }
+  if (octet_session_run(os, x, 1, &yb, 1, &err)) {
+    fprintf(stderr, "octet: %s\n", err.message);
+    free(ya.data);
+    return -1;
+  }
+  int same = ya.dtype == yb.dtype && ya.rank == yb.rank &&
+             !memcmp(ya.dims, yb.dims, (size_t)ya.rank * sizeof ya.dims[0]) &&
+             !memcmp(ya.data, yb.data, ort_host_nbytes(&ya));
+  free(ya.data);
+  return same;
+}
+
 static OrtSession *ort_session(ort_host *h, const char *model, const char *plugin, int threads) {
   OrtSession *s = NULL;
   OrtStatus *st = ort_host_session(h, model, plugin, threads, &s);
@@ -65,7 +88,7 @@ static OrtSession *ort_session(ort_host *h, const char *model, const char *plugi
 /* The three ways run in turns (one run each per round, after a warm-up round), so load changes
  * on the shared machine hit all of them alike; medians of at least 5 rounds within `budget`. */
 static int bench_case(ort_host *h, const char *qop, const char *oct, const char *plugin,
-                      int threads, const octet_tensor *x, double budget, double ms[3]) {
+                      int threads, const octet_tensor *x, double budget, double ms[3], int *same) {
   static double t[3][1000];
   ort_case own = {h, ort_session(h, qop, NULL, threads), x};
   ort_case mine = {h, ort_session(h, oct, plugin, threads), x};
@@ -80,6 +103,7 @@ static int bench_case(ort_host *h, const char *qop, const char *oct, const char 
     goto done;
   }
   if (run_ort(&own) || run_ort(&mine) || run_octet(os, x)) goto done;
+  if ((*same = same_outputs(h, mine.s, os, x)) < 0) goto done;
   size_t n = 0;
   double start = now();
   while (n < 1000 && (n < 5 || now() - start < budget)) {
@@ -132,7 +156,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("ONNX Runtime %s; octet %s; median ms per run\n", h.base->GetVersionString(), octet_version());
-  printf("%-12s %7s %14s %14s %14s %10s\n", "model", "threads", "ORT int8", "ORT+octet", "octet", "ORT/ORT+o");
+  printf("%-12s %7s %14s %14s %14s %10s  %s\n", "model", "threads", "ORT int8", "ORT+octet", "octet", "ORT/ORT+o",
+         "ORT+octet output vs octet");
   const char *names[] = {"fmnist_cnn", "resnet18"};
   for (size_t i = 0; i < 2; i++) {
     char qop[1200], oct[1200], xp[1200];
@@ -147,9 +172,10 @@ int main(int argc, char **argv) {
     }
     for (int threads = 1; threads <= 2; threads++) {
       double ms[3];
-      if (bench_case(&h, qop, oct, plugin, threads, &x, budget, ms)) return 1;
-      printf("%-12s %7d %14.3f %14.3f %14.3f %9.2fx\n", names[i], threads, ms[0], ms[1], ms[2],
-             ms[0] / ms[1]);
+      int same = 0;
+      if (bench_case(&h, qop, oct, plugin, threads, &x, budget, ms, &same)) return 1;
+      printf("%-12s %7d %14.3f %14.3f %14.3f %9.2fx  %s\n", names[i], threads, ms[0], ms[1], ms[2],
+             ms[0] / ms[1], same ? "identical" : "DIFFERS");
       fflush(stdout);
     }
     octet_tensor_free(&x);
