@@ -31,6 +31,8 @@ octet_status octet_atomic_open(octet_atomic_file *af, const char *path, octet_er
     return octet_fail(err, OCTET_STATUS_IO, "cannot create a file beside '%s': %s", path,
                       strerror(e));
   }
+  /* mkstemp creates 0600; outputs are ordinary files others may read (like `cp` would make). */
+  (void)fchmod(fd, 0644);
   af->f = fdopen(fd, "wb");
   if (!af->f) {
     close(fd);

@@ -55,7 +55,6 @@ static Onnx__StringStringEntryProto *kv(save_ctx *c, const char *k, char *v) {
 static bool side_write(save_ctx *c, const void *data, size_t n, uint64_t *offset) {
   if (!c->side_open) {
     if ((c->st = octet_atomic_open(&c->side, c->side_path, c->err)) != OCTET_OK) return false;
-    fchmod(fileno(c->side.f), 0644);
     c->side_open = true;
   }
   static const uint8_t zeros[SIDE_ALIGN];
@@ -426,8 +425,6 @@ octet_status octet_model_save(const octet_model *m, const char *path, const octe
                       "'%s' would be %zu bytes, over protobuf's 2 GiB limit: set external_data_threshold", path, size);
   }
   if (st == OCTET_OK) st = octet_atomic_open(&out, path, err);
-  /* mkstemp creates 0600; a saved model is an ordinary document. */
-  if (st == OCTET_OK) fchmod(fileno(out.f), 0644);
   if (st == OCTET_OK) {
     file_buffer fb = {{file_append}, out.f, false};
     protobuf_c_message_pack_to_buffer(&mp.base, &fb.base);

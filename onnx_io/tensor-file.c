@@ -217,7 +217,6 @@ octet_status octet_tensor_save(const char *path, const octet_tensor *t, const ch
   octet_status st = octet_atomic_open(&af, path, err);
   if (st != OCTET_OK) return st;
   FILE *f = af.f;
-  fchmod(fileno(f), 0644); /* mkstemp creates 0600 */
   bool ok = true;
   if (ends_with(path, ".pb")) {
     Onnx__TensorProto tp;
