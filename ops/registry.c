@@ -33,20 +33,7 @@ static const octet_plugin plugin = {
 
 const octet_plugin *octet_ops_plugin(void) { return &plugin; }
 
-static bool same_domain(const char *a, const char *b) {
-  if (!a || !strcmp(a, "ai.onnx")) a = "";
-  if (!b || !strcmp(b, "ai.onnx")) b = "";
-  return strcmp(a, b) == 0;
-}
-
 const octet_kernel *octet_ops_find(const octet_plugin *p, const char *domain,
                                    const char *op_type, int64_t opset) {
-  const octet_kernel *best = NULL;
-  for (size_t i = 0; i < p->n_kernels; i++) {
-    const octet_kernel *k = &p->kernels[i];
-    if (strcmp(k->op_type, op_type) || !same_domain(k->domain, domain)) continue;
-    if (k->since_version > opset) continue;
-    if (!best || k->since_version > best->since_version) best = k;
-  }
-  return best;
+  return octet_plugin_find(p, domain, op_type, opset);
 }

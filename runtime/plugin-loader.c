@@ -142,12 +142,6 @@ octet_status octet_rt_plugin_load(const char *explicit_path, const octet_plugin 
   return OCTET_OK;
 }
 
-static bool same_domain(const char *a, const char *b) {
-  if (!a || !strcmp(a, "ai.onnx")) a = "";
-  if (!b || !strcmp(b, "ai.onnx")) b = "";
-  return strcmp(a, b) == 0;
-}
-
 const octet_kernel *octet_rt_find_kernel(const octet_plugin *p, const char *domain,
                                          const char *op_type, int64_t opset) {
   /* ai.octet (what `octet quantize --format octet` writes for ONNX Runtime hosts) names the
@@ -156,12 +150,5 @@ const octet_kernel *octet_rt_find_kernel(const octet_plugin *p, const char *doma
     const octet_kernel *k = octet_rt_find_kernel(p, "", op_type, INT64_MAX);
     return k ? k : octet_rt_find_kernel(p, "com.microsoft", op_type, INT64_MAX);
   }
-  const octet_kernel *best = NULL;
-  for (size_t i = 0; i < p->n_kernels; i++) {
-    const octet_kernel *k = &p->kernels[i];
-    if (!k->op_type || strcmp(k->op_type, op_type) || !same_domain(k->domain, domain)) continue;
-    if (k->since_version > opset) continue;
-    if (!best || k->since_version > best->since_version) best = k;
-  }
-  return best;
+  return octet_plugin_find(p, domain, op_type, opset);
 }

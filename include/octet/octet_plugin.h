@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,6 +158,25 @@ typedef struct octet_plugin {
   size_t n_kernels;
   const octet_kernel *kernels;
 } octet_plugin;
+
+/* The lookup rule every host uses: the kernel for (domain, op_type) with the largest
+ * since_version <= opset; "" and "ai.onnx" are the same domain. NULL when none. */
+static inline int octet_plugin_same_domain_(const char *a, const char *b) {
+  if (!a || !strcmp(a, "ai.onnx")) a = "";
+  if (!b || !strcmp(b, "ai.onnx")) b = "";
+  return strcmp(a, b) == 0;
+}
+static inline const octet_kernel *octet_plugin_find(const octet_plugin *p, const char *domain,
+                                                    const char *op_type, int64_t opset) {
+  const octet_kernel *best = NULL;
+  for (size_t i = 0; i < p->n_kernels; i++) {
+    const octet_kernel *k = &p->kernels[i];
+    if (!k->op_type || strcmp(k->op_type, op_type) || !octet_plugin_same_domain_(k->domain, domain)) continue;
+    if (k->since_version > opset) continue;
+    if (!best || k->since_version > best->since_version) best = k;
+  }
+  return best;
+}
 
 /* The module's one entry point: NULL when abi_version is not one it speaks. */
 typedef const octet_plugin *(*octet_plugin_get_fn)(uint32_t abi_version);
