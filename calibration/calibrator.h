@@ -10,6 +10,10 @@ typedef struct octet_calib_entry {
   char *name;
   int32_t rank; /* of the last tensor observed (-1 before any); the quantizer checks ops with it */
   octet_hist hist;
+  /* Read from a calibration table (table-read.c): fixed ranges per method, no histogram. */
+  bool from_table;
+  bool table_has[OCTET_RANGE_METHOD_COUNT];
+  double table_range[OCTET_RANGE_METHOD_COUNT][2];
 } octet_calib_entry;
 
 struct octet_calibrator {
@@ -21,6 +25,11 @@ struct octet_calibrator {
   size_t cap_slots;
   octet_error last_error;
   uint64_t batch; /* samples in the batch being observed (0: unknown) */
+  struct {          /* the settings a loaded calibration table was written with */
+    bool loaded, symmetric, signed_target;
+    double percentile;
+    uint32_t entropy_bins, entropy_levels;
+  } table;
 };
 
 /* Tells the calibrator how many samples the next observed tensors hold (for sampling). */
@@ -39,5 +48,11 @@ octet_status octet_calibration_methods(const char *list, bool enabled[OCTET_RANG
 /* Range options for one method from a public choice. */
 void octet_calibration_range_options(const octet_calibration_choice *choice,
                                      octet_range_method method, octet_range_options *o);
+
+/* The range a loaded table holds for e under o's method; an error when the table lacks it or was
+ * written for other settings (symmetry, target type, percentile, entropy bins). */
+octet_status octet_calibration_table_range(const octet_calibrator *c, const octet_calib_entry *e,
+                                           const octet_range_options *o, double *lo, double *hi,
+                                           octet_error *err);
 
 #endif

@@ -92,6 +92,12 @@ octet_status octet_calibrator_write_table(const octet_calibrator *c,
   fprintf(f, "  \"bins_per_side\": %u,\n  \"symmetric\": %s,\n  \"target\": \"%s\",\n", c->half_bins,
           choice && choice->symmetric ? "true" : "false",
           choice && choice->signed_target ? "int8" : "uint8");
+  octet_range_options pct, ent;
+  octet_calibration_range_options(choice, OCTET_RANGE_PERCENTILE, &pct);
+  octet_calibration_range_options(choice, OCTET_RANGE_ENTROPY, &ent);
+  fputs("  \"percentile\": ", f);
+  json_number(f, pct.percentile);
+  fprintf(f, ",\n  \"entropy_bins\": %u,\n  \"entropy_levels\": %u,\n", ent.entropy_bins, ent.entropy_levels);
   fputs("  \"tensors\": {", f);
   for (size_t i = 0; i < c->n && !st; i++) {
     const octet_hist *h = &v[i]->hist;
@@ -101,9 +107,9 @@ octet_status octet_calibrator_write_table(const octet_calibrator *c,
     json_number(f, h->count ? h->min : 0.0);
     fputs(", \"max\": ", f);
     json_number(f, h->count ? h->max : 0.0);
-    fprintf(f, ", \"count\": %llu, \"zeros\": %llu, \"nonfinite\": %llu, \"ranges\": {",
+    fprintf(f, ", \"count\": %llu, \"zeros\": %llu, \"nonfinite\": %llu, \"rank\": %d, \"ranges\": {",
             (unsigned long long)h->count, (unsigned long long)h->zeros,
-            (unsigned long long)h->nonfinite);
+            (unsigned long long)h->nonfinite, (int)v[i]->rank);
     int k = 0;
     for (int m = 0; m < OCTET_RANGE_METHOD_COUNT && !st; m++) {
       if (!enabled[m]) continue;

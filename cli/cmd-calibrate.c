@@ -116,7 +116,10 @@ int octet_cmd_calibrate(int argc, char **argv) {
     octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
                                 .observer = octet_calibrator_observer, .observer_ctx = cal};
     uint64_t total;
-    if (octet_model_load(model_path, NULL, &model, &err) || octet_session_create(model, &so, &sess, &err))
+    /* Calibrate the graph the quantizer will see (Constants as initializers, BatchNormalization
+     * folded into Conv), so the table's tensors and ranges are the ones `quantize` uses. */
+    if (octet_model_load(model_path, NULL, &model, &err) || octet_quantize_prepare(model, NULL, &err) ||
+        octet_session_create(model, &so, &sess, &err))
       goto fail;
     n_in = octet_session_input_count(sess);
     if (n_in > CLI_MAX_DATA) {

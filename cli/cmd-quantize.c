@@ -33,6 +33,8 @@ static const char usage_text[] =
   "                         float, worst sample; X in IoU x 100)\n"
   "  --bias-correction      correct the per-channel mean shift of Conv/Gemm outputs (measured\n"
   "                         against float on the calibration data) in the int32 biases\n"
+  "  --calibration-table T  take activation ranges from a table written by `octet calibrate`\n"
+  "                         (instead of --data; the same --method rules pick from it)\n"
   "  --mode M               static (default: calibrated activation ranges), dynamic (int8\n"
   "                         weights, activations quantized at run time; no --data needed) or\n"
   "                         auto (dynamic for recurrent/matmul-heavy graphs, static for conv)\n"
@@ -237,7 +239,7 @@ done:
 
 int octet_cmd_quantize(int argc, char **argv) {
   const char *in = NULL, *out = NULL, *plugin = NULL, *eval_x = NULL, *eval_y = NULL, *report_path = NULL;
-  const char *metric = NULL;
+  const char *metric = NULL, *table_path = NULL;
   double max_drop = -1;
   int bias_correction = 0;
   octet_quantize_options qo = {0};
@@ -277,7 +279,7 @@ int octet_cmd_quantize(int argc, char **argv) {
     static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
                                              "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
                                              "--plugin", "--weight-type", "--report", "--max-drop",
-                                             "--metric", "--mode"};
+                                             "--metric", "--mode", "--calibration-table"};
     size_t k = 0;
     while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
     if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
@@ -319,6 +321,7 @@ int octet_cmd_quantize(int argc, char **argv) {
         return cli_usage("quantize", "--mode is static, dynamic or auto, got '%s'", v);
       qo.mode = v;
       break;
+    case 14: table_path = v; break;
     default:
       if (strcmp(v, "int8") && strcmp(v, "uint8")) return cli_usage("quantize", "--weight-type is int8 or uint8, got '%s'", v);
       qo.signed_weights = !strcmp(v, "int8");
@@ -358,8 +361,14 @@ int octet_cmd_quantize(int argc, char **argv) {
     rc = cli_usage("quantize", "--max-drop, --bias-correction and --report work on static (calibrated) quantization");
     goto out;
   }
-  if (!dynamic && !data.n) {
-    rc = cli_usage("quantize", "static quantization needs calibration data: --data [NAME=]PATH (or --mode dynamic)");
+  if (table_path && (dynamic || data.n || report_path || bias_correction)) {
+    rc = cli_usage("quantize", "--calibration-table replaces --data for static quantization; --report and "
+                               "--bias-correction need the data itself");
+    goto out;
+  }
+  if (!dynamic && !data.n && !table_path) {
+    rc = cli_usage("quantize", "static quantization needs calibration data: --data [NAME=]PATH, or a table from "
+                               "`octet calibrate` (--calibration-table), or --mode dynamic");
     goto out;
   }
   if (octet_quantize_prepare(model, &notes, &err)) goto fail;
@@ -368,20 +377,24 @@ int octet_cmd_quantize(int argc, char **argv) {
     if (octet_quantize_model(model, NULL, &qo, &summary, &err)) goto fail;
   } else {
     if (octet_calibrator_create(NULL, &cal, &err)) goto fail;
-    octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
-                                .observer = octet_calibrator_observer, .observer_ctx = cal};
-    if (octet_session_create(model, &so, &sess, &err)) goto fail;
-    n_in = octet_session_input_count(sess);
-    if (n_in > CLI_MAX_DATA) {
-      fprintf(stderr, "octet quantize: the model has %zu inputs (at most %d supported)\n", n_in, CLI_MAX_DATA);
-      goto out;
+    if (table_path) {
+      if (octet_calibrator_load_table(cal, table_path, &err)) goto fail;
+    } else {
+      octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
+                                  .observer = octet_calibrator_observer, .observer_ctx = cal};
+      if (octet_session_create(model, &so, &sess, &err)) goto fail;
+      n_in = octet_session_input_count(sess);
+      if (n_in > CLI_MAX_DATA) {
+        fprintf(stderr, "octet quantize: the model has %zu inputs (at most %d supported)\n", n_in, CLI_MAX_DATA);
+        goto out;
+      }
+      if (cli_data_open(&data, sess, ds, &total, &err)) goto fail;
+      cli_progress p;
+      cli_progress_start(&p, "calibrate");
+      if (octet_calibrate(cal, sess, model, ds, 0, total, data.batch, cli_progress_update, &p, &err)) goto fail;
+      octet_session_destroy(sess);
+      sess = NULL;
     }
-    if (cli_data_open(&data, sess, ds, &total, &err)) goto fail;
-    cli_progress p;
-    cli_progress_start(&p, "calibrate");
-    if (octet_calibrate(cal, sess, model, ds, 0, total, data.batch, cli_progress_update, &p, &err)) goto fail;
-    octet_session_destroy(sess);
-    sess = NULL;
     if (max_drop >= 0) {
       int met = 0;
       if (fallback(model, cal, &qo, plugin, threads, eval_x, eval_y, metric, max_drop, &summary, &met)) goto out;
@@ -404,6 +417,7 @@ int octet_cmd_quantize(int argc, char **argv) {
   printf("size: %.1f KiB -> %.1f KiB (%.2fx smaller); ", before / 1024.0, after / 1024.0,
          after > 0 ? (double)before / (double)after : 0.0);
   if (dynamic) printf("no calibration (dynamic)\nwrote %s\n", out);
+  else if (table_path) printf("ranges from %s\nwrote %s\n", table_path, out);
   else printf("calibrated on %llu samples\nwrote %s\n", (unsigned long long)total, out);
   if (report_path && (rc = layer_report(in, model, cal, &qo, plugin, threads, eval_x, ds, total, report_path))) goto out;
   rc = eval_x ? eval_report(in, out, plugin, threads, eval_x, eval_y) : 0;

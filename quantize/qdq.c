@@ -101,7 +101,8 @@ static octet_status want(qdq *q, const char *name, const qtensor *same_as, octet
   octet_calibration_range_options(&q->o->choice, method, &ro);
   ro.unsigned_target = !q->o->signed_activations;
   double lo, hi;
-  octet_status st = octet_range_choose(&ce->hist, &ro, &lo, &hi, err);
+  octet_status st = ce->from_table ? octet_calibration_table_range(q->cal, ce, &ro, &lo, &hi, err)
+                                   : octet_range_choose(&ce->hist, &ro, &lo, &hi, err);
   if (st) return octet_fail_prefix(err, "tensor '%s'", name);
   t->dtype = q->o->signed_activations ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
   octet_qparams_from_range(lo, hi, t->dtype, ro.symmetric, &t->scale, &t->zp);

@@ -171,6 +171,10 @@ typedef struct octet_calibration_choice {
 OCTET_API octet_status octet_calibrator_write_table(const octet_calibrator *calibrator,
                                                     const octet_calibration_choice *choice,
                                                     const char *path, octet_error *err);
+/* Reads a table written by octet_calibrator_write_table into an empty calibrator: the quantizer
+ * then uses the table's ranges (per method) instead of histograms. */
+OCTET_API octet_status octet_calibrator_load_table(octet_calibrator *calibrator, const char *path,
+                                                   octet_error *err);
 /* Writes the ranges of one method as a TensorRT calibration cache (text, scale = T / 127). */
 OCTET_API octet_status octet_calibrator_write_trt_cache(const octet_calibrator *calibrator,
                                                         const octet_calibration_choice *choice,
