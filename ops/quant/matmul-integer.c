@@ -1,6 +1,7 @@
 /* matmul-integer.c — every int8 matrix product that is not a convolution: MatMulInteger,
  * QLinearMatMul, and com.microsoft's QGemm, MatMulIntegerToFloat, DynamicQuantizeMatMul.
  * All run the qgemm core (B packed at create when constant) and differ only in the epilogue. */
+#include "ops/quant/q8-dynamic-quant.h"
 #include "ops/quant/qgemm-dispatch.h"
 #include "ops/quant/qgemm.h"
 #include "ops/quant/quant-util.h"
@@ -21,6 +22,10 @@ typedef struct mm_state {
   /* The fast path (qgemm-dispatch.h), chosen at create; NULL runs the reference core. */
   const octet_qgemm_ukernel *uk;
   octet_qgemm_panels fb;
+  /* DynamicQuantizeMatMul: the activation quantizer; with int16-pair panels A is quantized
+   * straight into them (fused_dq), never stored as uint8. */
+  const octet_q8_dynq *dq;
+  bool fused_dq;
 } mm_state;
 
 /* Shapes of one call: out = batch x M x N; per batch, where A's and B's matrices start. */
@@ -207,6 +212,10 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
   out_dtypes[0] = s->y_dt;
 
   s->uk = octet_qgemm_select();
+  if (op == OP_DQMM) {
+    s->dq = octet_q8_dynq_select();
+    s->fused_dq = s->uk && s->uk->fmt == OCTET_QFMT_I16X2;
+  }
   /* Constant 2-D B (and its zero point): pack now, once. */
   const octet_tensor *b = info->constant_inputs ? info->constant_inputs[s->i_b] : NULL;
   bool zp_known = s->i_bzp >= info->n_inputs || !info->input_dtypes[s->i_bzp] ||
@@ -279,7 +288,7 @@ static octet_status mm_ws_layout(const mm_state *s, const octet_tensor *a, const
     if (!octet_mul_size(sh->M, sh->N, &mn) || !octet_mul_size(mn, 4, &mn)) return OCTET_STATUS_INVALID_ARGUMENT;
     if (!s->prepacked && !octet_qgemm_packed_size(sh->K, sh->N, &pack)) return OCTET_STATUS_INVALID_ARGUMENT;
   }
-  size_t sizes[6] = {mn, pack, s->op == OP_DQMM ? octet_tensor_numel(a) : 0,
+  size_t sizes[6] = {mn, pack, s->op == OP_DQMM && !s->fused_dq ? octet_tensor_numel(a) : 0,
                      s->trans_a && !s->uk ? sh->M * sh->K : 0, sh->N * sh->b_batch * sizeof(float), apack};
   size_t *offs[6] = {&w->acc, &w->pack, &w->aq, &w->at, &w->scales, &w->apack};
   for (int i = 0; i < 6; i++) {
@@ -389,11 +398,14 @@ typedef struct mm_fast_args {
   const float *scales;
   bool per_col_scale;
   const octet_host *host;
+  const float *af; /* fused DynamicQuantizeMatMul: float A, quantized with a_scale and za */
+  float a_scale;
 } mm_fast_args;
 
 typedef struct mm_fast_task {
   const mm_fast_args *f;
   const uint8_t *a;
+  const float *af;
   octet_qgemm_panels ap;
   const octet_qgemm_panels *bp;
   octet_qgemm_epi ep;
@@ -403,7 +415,10 @@ static void mm_fast_pack_a(mm_fast_task *t, size_t r0, size_t r1) {
   const mm_fast_args *f = t->f;
   const mm_shape *sh = f->sh;
   size_t sr = f->s->trans_a ? 1 : sh->K, sk = f->s->trans_a ? sh->M : 1;
-  if (f->per_row_za)
+  if (t->af)
+    octet_qs16_quant_pack(f->s->dq, &t->ap, f->ws + f->w->apack, sh->M, sh->K, f->s->uk->mr, t->af,
+                          sh->K, f->a_scale, f->za, r0, r1);
+  else if (f->per_row_za)
     octet_qgemm_pack_a(f->s->uk, &t->ap, f->ws + f->w->apack, sh->M, sh->K, t->a, f->a_signed, sr, sk,
                        f->azp->data, f->azp->dtype, sh->M, r0, r1);
   else
@@ -438,7 +453,8 @@ static void mm_run_fast(const mm_fast_args *f, const octet_tensor *b, const octe
   for (size_t bi = 0; bi < sh->batch; bi++) {
     size_t ao, bo;
     mm_batch_offsets(sh, bi, &ao, &bo);
-    mm_fast_task t = {.f = f, .a = (const uint8_t *)f->a_data + ao * a_mat};
+    mm_fast_task t = {.f = f, .a = (const uint8_t *)f->a_data + ao * a_mat,
+                      .af = f->af ? f->af + ao * a_mat : NULL};
     octet_qgemm_panels bp;
     if (s->prepacked) {
       t.bp = &s->fb;
@@ -540,11 +556,13 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
   if (s->op == OP_DQMM) {
     size_t n = octet_tensor_numel(a);
     uint8_t z;
-    octet_dynamic_qparams(a->data, n, &a_scale, &z);
-    uint8_t *aq = (uint8_t *)(ws_bytes + w.aq);
-    octet_qrange r = {0, 255};
-    for (size_t i = 0; i < n; i++) aq[i] = (uint8_t)octet_quantize_value(((const float *)a->data)[i], a_scale, z, r);
-    a_data = aq, a_signed = false, za = z;
+    octet_q8_dynq_qparams(s->dq, a->data, n, &a_scale, &z);
+    a_signed = false, za = z;
+    if (!s->fused_dq) {
+      uint8_t *aq = (uint8_t *)(ws_bytes + w.aq);
+      s->dq->quantize(aq, a->data, n, a_scale, z);
+      a_data = aq;
+    }
   }
   if (s->trans_a && !s->uk) {
     uint8_t *at = (uint8_t *)(ws_bytes + w.at);
@@ -573,7 +591,8 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
   size_t ysz = octet_dtype_size(s->y_dt);
   if (s->uk) {
     mm_fast_args fa = {s, &sh, &w, ws_bytes, a_data, a_signed, azp, per_row_za, za, bias,
-                       yzp != NULL, yz, scales, per_col_scale, host};
+                       yzp != NULL, yz, scales, per_col_scale, host,
+                       s->fused_dq ? (const float *)a->data : NULL, a_scale};
     mm_run_fast(&fa, b, bzp, bs, out[0].data);
     return OCTET_OK;
   }

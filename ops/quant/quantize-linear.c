@@ -1,5 +1,6 @@
 /* quantize-linear.c — QuantizeLinear, DequantizeLinear (opsets 10..21: per-tensor, per-axis,
  * blocked) and DynamicQuantizeLinear for 8-bit types. */
+#include "ops/quant/q8-dynamic-quant.h"
 #include "ops/quant/quant-util.h"
 
 typedef struct qdq_state {
@@ -241,10 +242,9 @@ OCTET_K_RUN(octet_k_dynamic_quantize_linear_run) {
   const float *x = in[0]->data;
   float scale;
   uint8_t zp;
-  octet_dynamic_qparams(x, n, &scale, &zp);
-  octet_qrange r = {0, 255};
-  for (size_t i = 0; i < n; i++)
-    ((uint8_t *)out[0].data)[i] = (uint8_t)octet_quantize_value(x[i], scale, zp, r);
+  const octet_q8_dynq *v = octet_q8_dynq_select();
+  octet_q8_dynq_qparams(v, x, n, &scale, &zp);
+  v->quantize(out[0].data, x, n, scale, zp);
   *(float *)out[1].data = scale;
   *(uint8_t *)out[2].data = zp;
   return OCTET_OK;

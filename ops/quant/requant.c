@@ -27,12 +27,7 @@ void octet_build_lut(uint8_t table[256], int32_t in_dtype, float in_scale, int32
     table[i] = (uint8_t)octet_quantize_value(v[i], out_scale, out_zp, r);
 }
 
-void octet_dynamic_qparams(const float *x, size_t n, float *scale, uint8_t *zp) {
-  float lo = INFINITY, hi = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    lo = x[i] < lo ? x[i] : lo;
-    hi = x[i] > hi ? x[i] : hi;
-  }
+void octet_dynamic_qparams_of_range(float lo, float hi, float *scale, uint8_t *zp) {
   lo = lo < 0.0f ? lo : 0.0f;
   hi = hi > 0.0f ? hi : 0.0f;
   float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
@@ -41,4 +36,13 @@ void octet_dynamic_qparams(const float *x, size_t n, float *scale, uint8_t *zp) 
   z = z < 255.0f ? z : 255.0f;
   *scale = s;
   *zp = (uint8_t)octet_round_even(z);
+}
+
+void octet_dynamic_qparams(const float *x, size_t n, float *scale, uint8_t *zp) {
+  float lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  octet_dynamic_qparams_of_range(lo, hi, scale, zp);
 }

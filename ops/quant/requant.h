@@ -76,5 +76,8 @@ void octet_build_lut(uint8_t table[256], int32_t in_dtype, float in_scale, int32
 /* DynamicQuantizeLinear's parameter choice (uint8): range widened to include 0,
  * scale = (max - min) / 255 (1 when max == min), zp = round(clamp(0 - min / scale, 0, 255)). */
 void octet_dynamic_qparams(const float *x, size_t n, float *scale, uint8_t *zp);
+/* The same from the data's min and max (+inf / -inf for no data); the sign of a zero lo or hi
+ * does not matter. */
+void octet_dynamic_qparams_of_range(float lo, float hi, float *scale, uint8_t *zp);
 
 #endif

@@ -1,0 +1,57 @@
+/* q8-dynamic-quant.h — run-time quantization of float activations (DynamicQuantizeLinear,
+ * DynamicQuantizeMatMul): the min/max scan, float -> uint8, and float -> the int16-pair A panels
+ * of the qgemm core in one pass. Each step has a plain-C reference and per-ISA variants that
+ * must match it bit for bit (tests/kernels/test-q8-dynamic-quant.c). */
+#ifndef OCTET_OPS_QUANT_Q8_DYNAMIC_QUANT_H
+#define OCTET_OPS_QUANT_Q8_DYNAMIC_QUANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops/quant/qgemm-dispatch.h"
+
+/* *lo = min, *hi = max of x[0..n) with the scalar compare (x < lo ? x : lo), so a NaN never
+ * wins; n 0 (or all NaN) leaves +inf / -inf. Variants may differ from the reference only in
+ * the sign of a zero result, which octet_dynamic_qparams_of_range erases. */
+typedef void (*octet_q8_minmax_fn)(const float *x, size_t n, float *lo, float *hi);
+/* y[i] = octet_quantize_value(x[i], scale, zp, [0, 255]) for i < n (uint8). */
+typedef void (*octet_qu8_quantize_fn)(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
+/* One row of A into an int16-pair panel: dst[(k / 2) * tile * 2 + (k & 1)] =
+ * octet_quantize_value(x[k], scale, zp, [0, 255]) - zp for k < K, and 0 in the pair's second
+ * half when K is odd (the layout of octet_qgemm_panels_pack with the zero point subtracted). */
+typedef void (*octet_qs16_quant_row_fn)(int16_t *dst, size_t tile, const float *x, size_t K,
+                                        float scale, int32_t zp);
+
+typedef struct octet_q8_dynq {
+  const char *name; /* ISA of the variant */
+  uint32_t cpu_features;
+  octet_q8_minmax_fn minmax;
+  octet_qu8_quantize_fn quantize;
+  octet_qs16_quant_row_fn quant_row;
+} octet_q8_dynq;
+
+/* The references. */
+void octet_q8_minmax_ref(const float *x, size_t n, float *lo, float *hi);
+void octet_qu8_quantize_ref(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
+void octet_qs16_quant_row_ref(int16_t *dst, size_t tile, const float *x, size_t K, float scale,
+                              int32_t zp);
+
+/* Every variant built (the reference last); the best one octet_cpu_features() allows. */
+size_t octet_q8_dynq_count(void);
+const octet_q8_dynq *octet_q8_dynq_at(size_t i);
+const octet_q8_dynq *octet_q8_dynq_select(void);
+
+/* DynamicQuantizeLinear's parameters of x[0..n) through variant v (bit-identical to
+ * octet_dynamic_qparams). */
+void octet_q8_dynq_qparams(const octet_q8_dynq *v, const float *x, size_t n, float *scale,
+                           uint8_t *zp);
+
+/* Quantizes rows [r0, r1) of a rows x K float matrix (row r at src + r * ld) and packs them as
+ * octet_qgemm_panels_pack would pack the uint8 result with zero point zp (tile rows per panel;
+ * r1 == rows also zeroes the padding rows of the last panel). mem: octet_qgemm_panels_size. */
+void octet_qs16_quant_pack(const octet_q8_dynq *v, octet_qgemm_panels *p, void *mem, size_t rows,
+                           size_t K, size_t tile, const float *src, size_t ld, float scale,
+                           int32_t zp, size_t r0, size_t r1);
+
+#endif
