@@ -7,7 +7,8 @@
 
 typedef struct octet_prepare_report {
   size_t constants; /* Constant nodes turned into initializers */
-  size_t folded_bn; /* BatchNormalization nodes folded into Conv */
+  size_t folded_bn; /* BatchNormalization nodes folded into Conv/ConvTranspose */
+  size_t folded_affine; /* Mul/Add by per-channel constants folded into Conv/ConvTranspose */
 } octet_prepare_report;
 
 /* Constant nodes -> initializers, BatchNormalization -> Conv weights. Run before calibration so
@@ -18,6 +19,10 @@ octet_status octet_quantize_prepare_graph(octet_model *m, octet_prepare_report *
  * form changed; refuses (naming the node) where meaning would change. cal gives tensor ranks. */
 octet_status octet_quantize_upgrade_opset(octet_model *m, const octet_calibrator *cal,
                                           bool *upgraded, octet_error *err);
+
+/* x * Clip(x + 3, 0, 6) / 6 -> HardSwish(x) (raising opset 13 to 14); models below 13 are left
+ * as they are. Run after calibration: x and the result keep their names and ranges. */
+octet_status octet_quantize_fuse_hardswish(octet_model *m, size_t *fused, octet_error *err);
 
 /* Quantization parameters of one tensor: per tensor (n = 1) or per channel along axis. */
 typedef struct octet_qparams {
@@ -52,6 +57,7 @@ typedef struct octet_qdq_report {
   size_t quantized_nodes;    /* compute/data nodes now between DQ and Q */
   size_t quantized_tensors;  /* activations with a Q/DQ pair */
   size_t quantized_weights;
+  size_t dropped_activations; /* Relu/Clip removed: the Q after them saturates the same way */
   size_t excluded;           /* nodes kept float because the user said so */
   size_t unsupported;        /* float nodes of types octet does not quantize */
   char kept_float[1024];     /* op types kept float, with counts, for the summary */

@@ -36,13 +36,117 @@ static octet_status constants_to_initializers(octet_edit *e, octet_error *err) {
   return OCTET_OK;
 }
 
-/* ---- BatchNormalization folding ---- */
+/* ---- BatchNormalization and affine folding ---- */
 
 static const float *float_data(const octet_ir_tensor *t, size_t n) {
   if (!t || t->dtype != OCTET_DTYPE_FLOAT) return NULL;
   size_t numel;
   if (!octet_shape_numel(t->dims, t->rank, &numel) || numel != n) return NULL;
   return t->data;
+}
+
+/* Where a Conv's or ConvTranspose's output channels live in its weight: Conv [Co, Ci/g, k..]
+ * (axis 0), ConvTranspose [Ci, Co/g, k..] (axis 1, group 1 only). False when the node is not a
+ * foldable float convolution whose single output feeds exactly one node. */
+typedef struct conv_layout {
+  const octet_ir_tensor *w;
+  size_t cout, inner, numel; /* channel of weight element i: (i / inner) % cout */
+} conv_layout;
+
+static bool conv_out_channels(octet_edit *e, size_t c, conv_layout *L) {
+  const octet_ir_node *conv = &e->g->nodes[c];
+  bool transposed = !strcmp(conv->op_type, "ConvTranspose");
+  if ((strcmp(conv->op_type, "Conv") && !transposed) || conv->domain[0] || conv->n_inputs < 2) return false;
+  if (octet_edit_consumers(e, conv->outputs[0]) != 1 || octet_edit_is_graph_output(e, conv->outputs[0]))
+    return false;
+  if (transposed) {
+    const octet_ir_attr *gr = octet_ir_node_attr(conv, "group");
+    if (gr && gr->i != 1) return false;
+  }
+  const octet_ir_tensor *w = octet_edit_constant(e, conv->inputs[1]);
+  int32_t axis = transposed ? 1 : 0;
+  if (!w || w->dtype != OCTET_DTYPE_FLOAT || w->rank < axis + 1) return false;
+  L->w = w;
+  L->cout = (size_t)w->dims[axis];
+  L->inner = 1;
+  for (int32_t d = axis + 1; d < w->rank; d++) L->inner *= (size_t)w->dims[d];
+  return octet_shape_numel(w->dims, w->rank, &L->numel) && L->cout > 0 && L->numel > 0;
+}
+
+/* A constant that multiplies or adds per output channel of a rank-`rank` [N, C, ...] tensor:
+ * a scalar, or C values laid out along axis 1 ([C, 1, .., 1] right-aligned). Returns the
+ * value for channel o through *v (NULL when not such a constant); *stride is 0 for a scalar. */
+static const float *per_channel_constant(const octet_ir_tensor *k, int32_t rank, size_t cout, size_t *stride) {
+  size_t numel;
+  if (!k || k->dtype != OCTET_DTYPE_FLOAT || k->rank > rank || !octet_shape_numel(k->dims, k->rank, &numel))
+    return NULL;
+  if (numel == 1) {
+    *stride = 0;
+    return k->data;
+  }
+  if (numel != cout) return NULL;
+  for (int32_t d = 0; d < k->rank; d++) { /* right-aligned: axis 1 of the output is k's rank-(rank-1) */
+    int32_t out_axis = rank - k->rank + d;
+    if (k->dims[d] != (out_axis == 1 ? (int64_t)cout : 1)) return NULL;
+  }
+  *stride = 1;
+  return k->data;
+}
+
+/* Conv -> Mul(constant) and Conv -> Add(constant), per output channel or scalar, become the
+ * Conv's weights and bias (PaddleOCR v4's "learnable affine blocks" put one after every conv;
+ * left alone each would be one more int8 rounding point). ConvTranspose (group 1) too. */
+static octet_status fold_affine(octet_edit *e, size_t *folded, octet_error *err) {
+  octet_ir_graph *g = e->g;
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    if (octet_edit_is_dead(e, i)) continue;
+    octet_ir_node *op = &g->nodes[i];
+    bool mul = !strcmp(op->op_type, "Mul");
+    if ((!mul && strcmp(op->op_type, "Add")) || op->domain[0] || op->n_inputs != 2) continue;
+    for (int side = 0; side < 2; side++) {
+      size_t c = octet_edit_producer(e, op->inputs[side]);
+      conv_layout L;
+      if (c == SIZE_MAX || !conv_out_channels(e, c, &L)) continue;
+      size_t stride;
+      const float *k = per_channel_constant(octet_edit_constant(e, op->inputs[1 - side]), L.w->rank, L.cout, &stride);
+      octet_ir_node *conv = &g->nodes[c];
+      bool has_bias = conv->n_inputs > 2 && conv->inputs[2][0];
+      const octet_ir_tensor *bt = has_bias ? octet_edit_constant(e, conv->inputs[2]) : NULL;
+      const float *bias = has_bias ? float_data(bt, L.cout) : NULL;
+      if (!k || (has_bias && !bias)) continue;
+      float *nb = octet_arena_alloc(e->m->arena, L.cout * sizeof *nb);
+      float *nw = mul ? octet_arena_alloc(e->m->arena, L.numel * sizeof *nw) : NULL;
+      if (!nb || (mul && !nw)) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      for (size_t o = 0; o < L.cout; o++) {
+        float b = bias ? bias[o] : 0.0f, kv = k[o * stride];
+        nb[o] = mul ? b * kv : b + kv;
+      }
+      const char *wn = conv->inputs[1];
+      if (mul) {
+        const float *wd = L.w->data;
+        for (size_t j = 0; j < L.numel; j++) nw[j] = wd[j] * k[((j / L.inner) % L.cout) * stride];
+        wn = octet_edit_name(e, conv->inputs[1], "scaled");
+      }
+      const char *bn = octet_edit_name(e, conv->outputs[0], "bias");
+      int64_t bd = (int64_t)L.cout;
+      if (!wn || !bn || (mul && !octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, L.w->rank, L.w->dims, nw)) ||
+          !octet_edit_set_initializer(e, bn, OCTET_DTYPE_FLOAT, 1, &bd, nb))
+        return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      const char **ins = octet_arena_alloc(e->m->arena, 3 * sizeof *ins);
+      if (!ins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      conv = &g->nodes[c];
+      ins[0] = conv->inputs[0];
+      ins[1] = wn;
+      ins[2] = bn;
+      conv->inputs = ins;
+      conv->n_inputs = 3;
+      conv->outputs[0] = g->nodes[i].outputs[0];
+      octet_edit_kill(e, i);
+      (*folded)++;
+      break;
+    }
+  }
+  return OCTET_OK;
 }
 
 static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *err) {
@@ -59,13 +163,10 @@ static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *e
     size_t c = octet_edit_producer(e, bn->inputs[0]);
     if (c == SIZE_MAX) continue;
     octet_ir_node *conv = &g->nodes[c];
-    if (strcmp(conv->op_type, "Conv") || conv->domain[0] || conv->n_inputs < 2) continue;
-    if (octet_edit_consumers(e, conv->outputs[0]) != 1 || octet_edit_is_graph_output(e, conv->outputs[0]))
-      continue;
-    const octet_ir_tensor *w = octet_edit_constant(e, conv->inputs[1]);
-    if (!w || w->dtype != OCTET_DTYPE_FLOAT || w->rank < 1) continue;
-    size_t cout = (size_t)w->dims[0], numel;
-    if (!octet_shape_numel(w->dims, w->rank, &numel) || cout == 0) continue;
+    conv_layout L;
+    if (!conv_out_channels(e, c, &L)) continue;
+    const octet_ir_tensor *w = L.w;
+    size_t cout = L.cout, numel = L.numel;
     const float *scale = float_data(octet_edit_constant(e, bn->inputs[1]), cout);
     const float *beta = float_data(octet_edit_constant(e, bn->inputs[2]), cout);
     const float *mean = float_data(octet_edit_constant(e, bn->inputs[3]), cout);
@@ -79,10 +180,12 @@ static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *e
     float *nb = octet_arena_alloc(e->m->arena, cout * sizeof *nb);
     if (!nw || !nb) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     const float *wd = w->data;
-    size_t per = numel / cout;
+    for (size_t i = 0; i < numel; i++) {
+      size_t o = (i / L.inner) % cout;
+      nw[i] = (float)((double)wd[i] * ((double)scale[o] / sqrt((double)var[o] + eps)));
+    }
     for (size_t o = 0; o < cout; o++) {
       double s = (double)scale[o] / sqrt((double)var[o] + eps);
-      for (size_t k = 0; k < per; k++) nw[o * per + k] = (float)((double)wd[o * per + k] * s);
       nb[o] = (float)(((bias ? (double)bias[o] : 0.0) - (double)mean[o]) * s + (double)beta[o]);
     }
     const char *wn = octet_edit_name(e, conv->inputs[1], "bn");
@@ -241,9 +344,96 @@ octet_status octet_quantize_prepare_graph(octet_model *m, octet_prepare_report *
   if (!st) st = constants_to_initializers(&e, err);
   if (!st) st = octet_edit_finish(&e, err);
   r->constants = before - m->graph->n_nodes;
-  if (!st) st = fold_batchnorm(&e, &r->folded_bn, err);
-  if (!st) st = octet_edit_finish(&e, err);
+  /* BN and affine ops alternate in real graphs (ConvTranspose -> Add -> BatchNormalization):
+   * fold until nothing changes. */
+  for (size_t done = 1; !st && done;) {
+    size_t bn = r->folded_bn, affine = r->folded_affine;
+    st = fold_batchnorm(&e, &r->folded_bn, err);
+    if (!st) st = fold_affine(&e, &r->folded_affine, err);
+    if (!st) st = octet_edit_finish(&e, err);
+    done = r->folded_bn - bn + r->folded_affine - affine;
+  }
   octet_edit_end(&e);
   if (!st) st = octet_ir_validate(m, err);
   return st;
+}
+
+/* ---- HardSwish ---- */
+
+static bool scalar_is(const octet_edit *e, const char *name, float v, float tol) {
+  const octet_ir_tensor *t = name && name[0] ? octet_edit_constant(e, name) : NULL;
+  size_t numel;
+  if (!t || t->dtype != OCTET_DTYPE_FLOAT || !octet_shape_numel(t->dims, t->rank, &numel) || numel != 1) return false;
+  return fabsf(*(const float *)t->data - v) <= tol;
+}
+
+/* The node reading `name` when it is its only reader and not a graph output; else SIZE_MAX. */
+static size_t only_reader(octet_edit *e, const char *name) {
+  if (octet_edit_consumers(e, name) != 1 || octet_edit_is_graph_output(e, name)) return SIZE_MAX;
+  for (size_t i = 0; i < e->g->n_nodes; i++) {
+    if (octet_edit_is_dead(e, i)) continue;
+    const octet_ir_node *n = &e->g->nodes[i];
+    for (size_t k = 0; k < n->n_inputs; k++)
+      if (!strcmp(n->inputs[k], name)) return i;
+  }
+  return SIZE_MAX;
+}
+
+static bool is_op(const octet_ir_node *n, const char *op) { return !strcmp(n->op_type, op) && !n->domain[0]; }
+
+/* x * Clip(x + 3, 0, 6) / 6 (or * 1/6), as PaddleOCR and older MobileNetV3 exports spell
+ * hard-swish, becomes one HardSwish (opset 14). Spelled out, each of its four steps would be an
+ * int8 rounding point and a pass over the tensor; as one float op it is quantized once. */
+octet_status octet_quantize_fuse_hardswish(octet_model *m, size_t *fused, octet_error *err) {
+  *fused = 0;
+  if (octet_ir_opset_version(m, "") < 13) return OCTET_OK; /* per-tensor QDQ of an old model: keep its opset */
+  octet_edit e;
+  octet_status st = octet_edit_begin(&e, m, m->graph, err);
+  octet_ir_graph *g = m->graph;
+  for (size_t ai = 0; !st && ai < g->n_nodes; ai++) {
+    const octet_ir_node *a = &g->nodes[ai];
+    if (octet_edit_is_dead(&e, ai) || !is_op(a, "Add") || a->n_inputs != 2) continue;
+    int xs = scalar_is(&e, a->inputs[1], 3.0f, 0.0f) ? 0 : scalar_is(&e, a->inputs[0], 3.0f, 0.0f) ? 1 : -1;
+    if (xs < 0 || octet_edit_constant(&e, a->inputs[xs])) continue;
+    const char *x = a->inputs[xs];
+    size_t ci = only_reader(&e, a->outputs[0]);
+    if (ci == SIZE_MAX) continue;
+    const octet_ir_node *c = &g->nodes[ci];
+    if (!is_op(c, "Clip") || c->n_inputs != 3 || strcmp(c->inputs[0], a->outputs[0]) ||
+        !scalar_is(&e, c->inputs[1], 0.0f, 0.0f) || !scalar_is(&e, c->inputs[2], 6.0f, 0.0f))
+      continue;
+    size_t mi = only_reader(&e, c->outputs[0]);
+    if (mi == SIZE_MAX) continue;
+    const octet_ir_node *mu = &g->nodes[mi];
+    if (!is_op(mu, "Mul") || mu->n_inputs != 2) continue;
+    const char *other = !strcmp(mu->inputs[0], c->outputs[0]) ? mu->inputs[1] : mu->inputs[0];
+    if (strcmp(other, x)) continue;
+    size_t di = only_reader(&e, mu->outputs[0]);
+    if (di == SIZE_MAX) continue;
+    const octet_ir_node *d = &g->nodes[di];
+    bool by6 = is_op(d, "Div") && d->n_inputs == 2 && !strcmp(d->inputs[0], mu->outputs[0]) &&
+               scalar_is(&e, d->inputs[1], 6.0f, 0.0f);
+    bool times = is_op(d, "Mul") && d->n_inputs == 2 &&
+                 scalar_is(&e, !strcmp(d->inputs[0], mu->outputs[0]) ? d->inputs[1] : d->inputs[0], 1.0f / 6.0f, 1e-7f);
+    if (!by6 && !times) continue;
+    const char *in[1] = {x}, *out[1] = {d->outputs[0]};
+    const char *name = d->name[0] ? d->name : d->outputs[0];
+    if (octet_edit_add_node(&e, "HardSwish", "", name, 1, in, 1, out) == SIZE_MAX) {
+      st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      break;
+    }
+    octet_edit_kill(&e, ai);
+    octet_edit_kill(&e, ci);
+    octet_edit_kill(&e, mi);
+    octet_edit_kill(&e, di);
+    (*fused)++;
+  }
+  if (!st && *fused) st = octet_edit_finish(&e, err);
+  octet_edit_end(&e);
+  if (st || !*fused) return st;
+  /* 13 -> 14 changed no operator's inference meaning (types and training attributes only) */
+  for (size_t i = 0; i < m->n_opsets; i++)
+    if ((!m->opsets[i].domain[0] || !strcmp(m->opsets[i].domain, "ai.onnx")) && m->opsets[i].version < 14)
+      m->opsets[i].version = 14;
+  return octet_ir_validate(m, err);
 }

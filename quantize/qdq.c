@@ -51,6 +51,9 @@ typedef struct qdq {
   qtensor *t;
   size_t n, cap;
   role *roles;      /* per node: what the pass does with it (ROLE_NONE: float) */
+  /* Activation zero points are shared by value: a model has a handful of distinct ones. */
+  struct { int32_t dtype, zp; const char *name; } zps[64];
+  size_t n_zps;
   bool *fused_act;  /* per node: a Relu/Clip folded into the producer's output range */
 } qdq;
 
@@ -140,18 +143,30 @@ static const char *scalar_init(qdq *q, const char *base, const char *suffix, int
   return name;
 }
 
-/* Inserts t -> Q -> DQ and points every node that reads t at the DQ output. */
-static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
+static const char *zero_point_init(qdq *q, const qtensor *t, octet_error *err) {
+  for (size_t i = 0; i < q->n_zps; i++)
+    if (q->zps[i].dtype == t->dtype && q->zps[i].zp == t->zp) return q->zps[i].name;
   uint8_t zb[4] = {0};
   if (t->dtype == OCTET_DTYPE_INT8) zb[0] = (uint8_t)(int8_t)t->zp;
   else zb[0] = (uint8_t)t->zp;
+  char base[32];
+  snprintf(base, sizeof base, "%s%d", t->dtype == OCTET_DTYPE_INT8 ? "s8_" : "u8_", (int)t->zp);
+  const char *name = scalar_init(q, base, "zp", t->dtype, zb, err);
+  if (name && q->n_zps < OCTET_COUNTOF(q->zps))
+    q->zps[q->n_zps++] = (__typeof__(q->zps[0])){t->dtype, t->zp, name};
+  return name;
+}
+
+/* Inserts t -> Q -> DQ and points every node that reads t at the DQ output. Inserted nodes get
+ * short names (Q_n, DQ_n): on small models names are a good part of the file. */
+static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
   const char *s = scalar_init(q, t->name, "s", OCTET_DTYPE_FLOAT, &t->scale, err);
-  const char *z = s ? scalar_init(q, t->name, "zp", t->dtype, zb, err) : NULL;
+  const char *z = s ? zero_point_init(q, t, err) : NULL;
   if (!z) return err->status;
   const char *tq = octet_edit_name(&q->e, t->name, "q");
   const char *tdq = octet_edit_name(&q->e, t->name, "dq");
-  const char *qn = octet_edit_name(&q->e, "QuantizeLinear", "a");
-  const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "a");
+  const char *qn = octet_edit_name(&q->e, "Q", "a");
+  const char *dn = octet_edit_name(&q->e, "DQ", "a");
   const char *src = t->name;
   size_t p = octet_edit_producer(&q->e, t->name);
   if (octet_edit_is_graph_output(&q->e, t->name) && p != SIZE_MAX) {
@@ -217,7 +232,7 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
   const char *sname = octet_edit_name(&q->e, name, "s");
   const char *zname = octet_edit_name(&q->e, name, "zp");
   const char *out = octet_edit_name(&q->e, name, "dq");
-  const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "w");
+  const char *dn = octet_edit_name(&q->e, "DQ", "w");
   int64_t cd = (int64_t)channels;
   if (!octet_edit_set_initializer(&q->e, qname, wdt, w->rank, w->dims, qw) ||
       !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_channel, &cd, sc) ||
@@ -234,6 +249,41 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
   *scales = sc;
   *n_scales = channels;
   return out;
+}
+
+/* A Relu/Clip folded into its producer's output range does nothing the QuantizeLinear after it
+ * does not do when its bounds quantize to the ends of the int8 range (monotone rounding: every
+ * value below the lower bound lands on qmin either way, likewise above). Then it goes, and the
+ * producer writes its output name. Exact, and one node less to store and to run. */
+static bool drop_redundant_activation(qdq *q, size_t act) {
+  octet_ir_node *a = &q->e.g->nodes[act];
+  const qtensor *t = find_q(q, a->outputs[0]);
+  size_t p = octet_edit_producer(&q->e, a->inputs[0]);
+  if (!t || p == SIZE_MAX) return false;
+  int32_t qmin = t->dtype == OCTET_DTYPE_INT8 ? -128 : 0, qmax = t->dtype == OCTET_DTYPE_INT8 ? 127 : 255;
+  float lo = 0.0f;
+  bool has_hi = false;
+  float hi = 0.0f;
+  if (!strcmp(a->op_type, "Clip")) {
+    const octet_ir_tensor *mn = a->n_inputs > 1 && a->inputs[1][0] ? octet_edit_constant(&q->e, a->inputs[1]) : NULL;
+    const octet_ir_tensor *mx = a->n_inputs > 2 && a->inputs[2][0] ? octet_edit_constant(&q->e, a->inputs[2]) : NULL;
+    if (!mn || mn->dtype != OCTET_DTYPE_FLOAT || mn->nbytes != 4) return false;
+    lo = *(const float *)mn->data;
+    if (a->n_inputs > 2 && a->inputs[2][0]) {
+      if (!mx || mx->dtype != OCTET_DTYPE_FLOAT || mx->nbytes != 4) return false;
+      hi = *(const float *)mx->data;
+      has_hi = true;
+    }
+  } else if (strcmp(a->op_type, "Relu")) {
+    return false;
+  }
+  if (octet_quantize_value(lo, t->scale, t->zp, t->dtype) != qmin) return false;
+  if (has_hi && octet_quantize_value(hi, t->scale, t->zp, t->dtype) != qmax) return false;
+  octet_ir_node *pn = &q->e.g->nodes[p];
+  for (size_t k = 0; k < pn->n_outputs; k++)
+    if (!strcmp(pn->outputs[k], a->inputs[0])) pn->outputs[k] = a->outputs[0];
+  octet_edit_kill(&q->e, act);
+  return true;
 }
 
 /* int32 bias with scale = input scale x weight scale (per channel), zero point 0. */
@@ -257,7 +307,7 @@ static const char *quantize_bias(qdq *q, const char *name, float in_scale, const
   const char *qname = octet_edit_name(&q->e, name, "q");
   const char *sname = octet_edit_name(&q->e, name, "s");
   const char *out = octet_edit_name(&q->e, name, "dq");
-  const char *dn = octet_edit_name(&q->e, "DequantizeLinear", "b");
+  const char *dn = octet_edit_name(&q->e, "DQ", "b");
   int64_t nd = (int64_t)n;
   /* The zero point of an int32 bias is 0 and optional: leaving it out saves 4 bytes a channel. */
   if (!octet_edit_set_initializer(&q->e, qname, OCTET_DTYPE_INT32, 1, &nd, qb) ||
@@ -412,7 +462,9 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
   for (size_t i = 0; !st && i < n_nodes; i++)
     if (q.roles[i] == ROLE_COMPUTE) st = quantize_params(&q, i, r, err);
 
-  /* 3. One Q/DQ pair per chosen activation. */
+  /* 3. One Q/DQ pair per chosen activation; Relu/Clip that the pair's saturation already does go. */
+  for (size_t i = 0; !st && i < n_nodes; i++)
+    if (q.fused_act[i] && drop_redundant_activation(&q, i)) r->dropped_activations++;
   for (size_t i = 0; !st && i < q.n; i++) st = insert_pair(&q, &q.t[i], err);
   r->quantized_tensors = q.n;
 

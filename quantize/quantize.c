@@ -21,8 +21,9 @@ octet_status octet_quantize_prepare(octet_model *m, char **notes, octet_error *e
   octet_status st = octet_quantize_prepare_graph(m, &r, err);
   if (st) return st;
   char text[256];
-  snprintf(text, sizeof text, "prepare: %zu Constant nodes became initializers, %zu BatchNormalization folded into Conv",
-           r.constants, r.folded_bn);
+  snprintf(text, sizeof text,
+           "prepare: %zu Constant nodes became initializers, %zu BatchNormalization and %zu Mul/Add by "
+           "constants folded into Conv", r.constants, r.folded_bn, r.folded_affine);
   return set_text(notes, text, err);
 }
 
@@ -139,8 +140,10 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
     return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "QuantizeLinear needs opset 10; the model has %lld",
                       (long long)opset);
   }
+  size_t hardswish = 0;
+  octet_status st = octet_quantize_fuse_hardswish(m, &hardswish, err);
   octet_qdq_report r;
-  octet_status st = octet_quantize_qdq(m, cal, &qo, &r, err);
+  if (!st) st = octet_quantize_qdq(m, cal, &qo, &r, err);
   if (st) return st;
   /* QOperator form: the QDQ graph lowered to QLinear* nodes (quantize/qop.c). */
   octet_qop_report qr = {0};
@@ -158,6 +161,11 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                    qo.signed_activations ? "int8" : "uint8",
                    qo.split_methods ? "mse (minmax for inputs and Relu/Clip outputs)" : octet_range_method_name(qo.method),
                    upgraded ? "; opset upgraded to 13" : "");
+  if (hardswish)
+    n += snprintf(text + n, sizeof text - (size_t)n, "fused %zu x*Clip(x+3,0,6)/6 into HardSwish (opset 14)\n", hardswish);
+  if (r.dropped_activations)
+    n += snprintf(text + n, sizeof text - (size_t)n, "removed %zu Relu/Clip: the int8 range saturates the same way\n",
+                  r.dropped_activations);
   if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
   if (r.unsupported)
     n += snprintf(text + n, sizeof text - (size_t)n, "kept float (no int8 form in QDQ): %zu nodes: %s\n", r.unsupported,
