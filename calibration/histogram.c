@@ -7,6 +7,7 @@
 #endif
 
 #include "calibration/histogram.h"
+#include "calibration/histogram-simd.h"
 
 static int log2u(uint32_t v) {
   int l = 0;
@@ -20,8 +21,7 @@ octet_status octet_hist_init(octet_hist *h, uint32_t half_bins, octet_error *err
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT,
                       "histogram bins per side must be a power of two in [8, 2^20], got %u",
                       half_bins);
-  /* 8 spare slots past the bins: zeros are sent there round-robin while binning (see add) */
-  h->bins = octet_calloc(2 * (size_t)half_bins + 8, sizeof *h->bins);
+  h->bins = octet_calloc(2 * (size_t)half_bins, sizeof *h->bins);
   if (!h->bins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory for a histogram");
   h->half_bins = half_bins;
   h->exp = OCTET_HIST_EMPTY_EXP;
@@ -60,18 +60,18 @@ static void widen(octet_hist *h, int32_t new_exp) {
   h->exp = new_exp;
 }
 
-/* Two passes over the data, both written so the compiler vectorizes them: extremes and
- * special values first, then bin indices a block at a time; only the increments are serial, and
- * zeros (often most of a ReLU output) skip them. */
+/* Two passes over the data (with AVX2 twins in histogram-avx2.c): extremes and special values
+ * first, then bin indices a block at a time; only the increments are serial, and zeros (often
+ * most of a ReLU output) skip them: the scan counted them for bin B. */
 #define HIST_BLOCK 256
 
-void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stride) {
+void octet_hist_scan_c(const float *x, size_t n, octet_hist_scan *r) {
   float lo = INFINITY, hi = -INFINITY;
   size_t nonfinite = 0, zeros = 0, i = 0;
 #ifdef __SSE2__
   /* One pass (activations are often bigger than the caches): extremes, zeros and non-finite
-   * values together. A NaN poisons minps/maxps, so any non-finite value sends us to the
-   * careful loop below. */
+   * values together. A NaN poisons minps/maxps, so any non-finite value sends the caller to a
+   * careful loop. */
   {
     __m128 vlo = _mm_set1_ps(INFINITY), vhi = _mm_set1_ps(-INFINITY), zero = _mm_setzero_ps();
     __m128 maxf = _mm_set1_ps(FLT_MAX), absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
@@ -107,6 +107,69 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
       hi = v > hi ? v : hi;
     }
   }
+  r->lo = lo;
+  r->hi = hi;
+  r->zeros = zeros;
+  r->nonfinite = nonfinite;
+}
+
+/* v * inv_w + B is exact in double and > 0 for finite v, so truncation is the floor. */
+size_t octet_hist_index_c(const float *x, size_t m, double inv_w, int32_t B, int32_t *idx) {
+  size_t k = 0;
+  for (size_t i = 0; i < m; i++) {
+    float v = x[i];
+    if (v != 0.0f && fabsf(v) <= FLT_MAX) idx[k++] = (int32_t)((double)v * inv_w + (double)B);
+  }
+  return k;
+}
+
+/* Increments go to two interleaved 32-bit tallies on the stack, added to the bins when the call
+ * ends or before the range widens: neighbouring values often share a bin, and two counters halve
+ * the chains of dependent read-modify-writes on one address, while 32 bits halve the cache
+ * lines. Only the bins between the extremes seen so far are touched. */
+#define TALLY_HALF_BINS 2048
+
+typedef struct tally {
+  uint32_t c[2][2 * TALLY_HALF_BINS];
+  int32_t lo, hi; /* live (zeroed, then counted) bins; lo > hi: none */
+} tally;
+
+static void tally_flush(tally *t, octet_hist *h) {
+  for (int32_t j = t->lo; j <= t->hi; j++) h->bins[j] += (uint64_t)t->c[0][j] + t->c[1][j];
+  t->lo = INT32_MAX;
+  t->hi = -1;
+}
+
+/* Makes bins [a, b] live. */
+static void tally_cover(tally *t, int32_t a, int32_t b) {
+  if (t->lo > t->hi) {
+    memset(&t->c[0][a], 0, (size_t)(b - a + 1) * sizeof(uint32_t));
+    memset(&t->c[1][a], 0, (size_t)(b - a + 1) * sizeof(uint32_t));
+    t->lo = a;
+    t->hi = b;
+    return;
+  }
+  if (a < t->lo) {
+    memset(&t->c[0][a], 0, (size_t)(t->lo - a) * sizeof(uint32_t));
+    memset(&t->c[1][a], 0, (size_t)(t->lo - a) * sizeof(uint32_t));
+    t->lo = a;
+  }
+  if (b > t->hi) {
+    memset(&t->c[0][t->hi + 1], 0, (size_t)(b - t->hi) * sizeof(uint32_t));
+    memset(&t->c[1][t->hi + 1], 0, (size_t)(b - t->hi) * sizeof(uint32_t));
+    t->hi = b;
+  }
+}
+
+/* Counts, extremes and range for n values (the tally, if any, is flushed before a widening);
+ * returns false when none is finite. *lo_out, *hi_out: the finite extremes. */
+static bool add_stats(octet_hist *h, const float *x, size_t n, bool simd, tally *t, size_t *zeros_out,
+                      size_t *nonfinite_out, float *lo_out, float *hi_out) {
+  octet_hist_scan sc;
+  if (simd) octet_hist_scan_avx2(x, n, &sc);
+  else octet_hist_scan_c(x, n, &sc);
+  float lo = sc.lo, hi = sc.hi;
+  size_t nonfinite = sc.nonfinite, zeros = sc.zeros;
   if (nonfinite) { /* extremes of the finite values only */
     lo = INFINITY;
     hi = -INFINITY;
@@ -116,9 +179,17 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
       hi = x[k] > hi ? x[k] : hi;
     }
   }
+  /* -0 and +0 compare equal, so which one a min/max keeps depends on the order of the values;
+   * +0 always, so the state (compared bit for bit) does not depend on batching or sharding. */
+  lo += 0.0f;
+  hi += 0.0f;
   size_t finite = n - nonfinite;
   h->nonfinite += nonfinite;
-  if (finite == 0) return;
+  *zeros_out = zeros;
+  *nonfinite_out = nonfinite;
+  *lo_out = lo;
+  *hi_out = hi;
+  if (finite == 0) return false;
   if (h->count == 0) {
     h->min = lo;
     h->max = hi;
@@ -132,11 +203,27 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
   if (amax > 0.0f) {
     int e;
     frexpf(amax, &e); /* amax < 2^e */
-    if (h->exp == OCTET_HIST_EMPTY_EXP || e > h->exp) widen(h, e);
+    if (h->exp == OCTET_HIST_EMPTY_EXP || e > h->exp) {
+      if (t) tally_flush(t, h);
+      widen(h, e);
+    }
   }
-  int32_t B = (int32_t)h->half_bins;
-  double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
+  return true;
+}
+
+/* Values are taken a chunk at a time (statistics, then bins) so the second pass reads them from
+ * the L1 cache. Widening between chunks gives the same counts as binning all at the final
+ * range, since bins nest exactly (histogram.h). */
+#define HIST_CHUNK 4096
+
+void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stride) {
+  bool simd = octet_hist_simd_enabled();
+  size_t zeros, nonfinite;
+  float lo, hi;
   if (stride > 1) {
+    if (!add_stats(h, x, n, simd, NULL, &zeros, &nonfinite, &lo, &hi)) return;
+    int32_t B = (int32_t)h->half_bins;
+    double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
     /* Sampled: few values, plain loop; zeros land in bin B through the index formula. */
     for (size_t i = 0; i < n; i += stride) {
       float v = x[i];
@@ -146,32 +233,42 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
     }
     return;
   }
-  h->binned += finite;
-  h->bins[B] += zeros;
-  if (finite == zeros) return;
-  /* 1/w = B / 2^exp is a power of two, so v * inv_w is exact (|v * inv_w| < B): the bin index
-   * is the floor of an exact product, as the histogram's definition wants. */
-  int32_t idx[HIST_BLOCK];
-  for (size_t at = 0; at < n; at += HIST_BLOCK) {
-    size_t m = n - at < HIST_BLOCK ? n - at : HIST_BLOCK;
-    const float *xb = x + at;
-    /* v * inv_w + B is exact in double and > 0 for finite v, so truncation is the floor
-     * (and the loop vectorizes on plain SSE2, unlike floorf). Zeros, often most of a ReLU
-     * output, go round-robin to spare slots: no branch, and no chain of increments of one
-     * counter; bin B gets them all at once above. */
-    for (size_t i = 0; i < m; i++) {
-      float v = fabsf(xb[i]) <= FLT_MAX ? xb[i] : 0.0f; /* NaN/inf: skipped below */
-      int32_t k = (int32_t)((double)v * inv_w + (double)B);
-      idx[i] = v == 0.0f ? 2 * B + (int32_t)(i & 7) : k;
-    }
-    if (nonfinite) {
-      for (size_t i = 0; i < m; i++)
-        if (fabsf(xb[i]) <= FLT_MAX) h->bins[idx[i]]++;
-    } else {
-      for (size_t i = 0; i < m; i++) h->bins[idx[i]]++;
+  int32_t idx[HIST_BLOCK + 8];
+  int32_t B = (int32_t)h->half_bins;
+  /* The tally pays for itself on calls with many values per bin; its counters must not wrap. */
+  tally tl, *t = h->half_bins <= TALLY_HALF_BINS && n >= 2 * (size_t)h->half_bins && n <= UINT32_MAX ? &tl : NULL;
+  tl.lo = INT32_MAX;
+  tl.hi = -1;
+  for (size_t c = 0; c < n; c += HIST_CHUNK) {
+    const float *xc = x + c;
+    size_t nc = n - c < HIST_CHUNK ? n - c : HIST_CHUNK;
+    if (!add_stats(h, xc, nc, simd, t, &zeros, &nonfinite, &lo, &hi)) continue;
+    size_t finite = nc - nonfinite;
+    h->binned += finite;
+    h->bins[B] += zeros;
+    if (finite == zeros) continue;
+    /* 1/w = B / 2^exp is a power of two, so v * inv_w is exact (|v * inv_w| < B): the bin
+     * index is the floor of an exact product, as the histogram's definition wants. */
+    double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
+    if (t) tally_cover(t, (int32_t)floor((double)lo * inv_w) + B, (int32_t)floor((double)hi * inv_w) + B);
+    for (size_t at = 0; at < nc; at += HIST_BLOCK) {
+      size_t m = nc - at < HIST_BLOCK ? nc - at : HIST_BLOCK;
+      const float *xb = xc + at;
+      size_t k = simd ? octet_hist_index_avx2(xb, m, inv_w, B, idx) : SIZE_MAX;
+      if (k == SIZE_MAX) k = octet_hist_index_c(xb, m, inv_w, B, idx);
+      if (t) {
+        size_t i = 0;
+        for (; i + 2 <= k; i += 2) {
+          t->c[0][idx[i]]++;
+          t->c[1][idx[i + 1]]++;
+        }
+        if (i < k) t->c[0][idx[i]]++;
+      } else {
+        for (size_t i = 0; i < k; i++) h->bins[idx[i]]++;
+      }
     }
   }
-  memset(h->bins + 2 * B, 0, 8 * sizeof *h->bins);
+  if (t) tally_flush(t, h);
 }
 
 void octet_hist_add(octet_hist *h, const float *x, size_t n) { octet_hist_add_sampled(h, x, n, 1); }

@@ -46,72 +46,61 @@ void octet_range_defaults(octet_range_options *o, octet_range_method method) {
  * charged with Q = 1e-12 (normalized), which rules such thresholds out as TensorRT does.
  *
  * Q is constant inside a group, so with prefix sums of h, of [h != 0] and of h ln h,
- *   KL = (sum P ln P - |P| ln |P| - sum_groups (sum of P in group) ln q_group) / |P|
- * costs O(levels) per candidate instead of O(i) logarithms. */
-typedef struct kl_prefix {
-  double *h, *nz, *hlh; /* n + 1 entries each */
-} kl_prefix;
-
-static double kl_for_threshold(const kl_prefix *pf, const uint64_t *hist, size_t n, size_t i,
-                               size_t levels) {
-  double total = pf->h[n], outliers = total - pf->h[i];
-  double last = (double)hist[i - 1] + outliers; /* P[i-1] */
-  double psum = total;
-  if (psum <= 0.0) return 0.0;
-  double plp = pf->hlh[i - 1] + (last > 0.0 ? last * log(last) : 0.0);
-  size_t merged = i / levels;
-  double qsum = 0.0;
-  /* first pass: |Q| = sum over groups with a non-zero P of the group's total */
-  for (size_t j = 0; j < levels; j++) {
-    size_t start = j * merged, stop = j == levels - 1 ? i : start + merged;
-    double g = pf->h[stop] - pf->h[start];
-    double nz = j == levels - 1 ? pf->nz[i - 1] - pf->nz[start] + (last > 0.0) : pf->nz[stop] - pf->nz[start];
-    if (nz > 0.0) qsum += g;
-  }
-  double cross = 0.0;
-  for (size_t j = 0; j < levels; j++) {
-    size_t start = j * merged, stop = j == levels - 1 ? i : start + merged;
-    double g = pf->h[stop] - pf->h[start];
-    double nz, sp;
-    if (j == levels - 1) {
-      nz = pf->nz[i - 1] - pf->nz[start] + (last > 0.0);
-      sp = g + outliers;
-    } else {
-      nz = pf->nz[stop] - pf->nz[start];
-      sp = g;
-    }
-    if (nz == 0.0 || sp == 0.0) continue;
-    double qn = qsum > 0.0 ? (g / nz) / qsum : 0.0;
-    if (qn == 0.0) qn = 1e-12;
-    cross += sp * log(qn);
-  }
-  return (plp - psum * log(psum) - cross) / psum;
-}
-
+ *   KL = (sum P ln P - |P| ln |P| - sum_groups (sum of P in group) ln q_group) / |P|.
+ * Moreover every i with the same group width m = i / levels shares the first levels - 1 groups
+ * (only the last group, P[i-1] and |Q| change with i), and there are only n / levels widths:
+ * with q_group = (g / nz) / |Q|, those groups contribute A_m - ln|Q| * Qf_m, where
+ * A_m = sum g ln(g / nz) and Qf_m = sum g over the shared groups holding data. So the search
+ * costs O(n) logarithms in all instead of O(levels) per candidate. */
 size_t octet_range_entropy_threshold_bin(const uint64_t *hist, size_t n, size_t levels) {
   if (n <= levels) return n;
-  kl_prefix pf;
-  pf.h = octet_malloc(3 * (n + 1) * sizeof(double));
-  if (!pf.h) return n;
-  pf.nz = pf.h + n + 1;
-  pf.hlh = pf.nz + n + 1;
-  pf.h[0] = pf.nz[0] = pf.hlh[0] = 0.0;
+  double *h = octet_malloc(3 * (n + 1) * sizeof(double));
+  if (!h) return n;
+  double *nzs = h + n + 1, *hlh = nzs + n + 1;
+  h[0] = nzs[0] = hlh[0] = 0.0;
   for (size_t b = 0; b < n; b++) {
     double c = (double)hist[b];
-    pf.h[b + 1] = pf.h[b] + c;
-    pf.nz[b + 1] = pf.nz[b] + (c != 0.0);
-    pf.hlh[b + 1] = pf.hlh[b] + (c > 0.0 ? c * log(c) : 0.0);
+    h[b + 1] = h[b] + c;
+    nzs[b + 1] = nzs[b] + (c != 0.0);
+    hlh[b + 1] = hlh[b] + (c > 0.0 ? c * log(c) : 0.0);
   }
+  double total = h[n];
+  if (total <= 0.0) { /* every KL is 0: the smallest candidate wins */
+    octet_free(h);
+    return levels;
+  }
+  double plogp_total = total * log(total), log_eps = log(1e-12);
   size_t best = n;
   double best_kl = INFINITY;
-  for (size_t i = levels; i <= n; i++) {
-    double kl = kl_for_threshold(&pf, hist, n, i, levels);
-    if (kl < best_kl) { /* strict: the smallest i wins ties */
-      best_kl = kl;
-      best = i;
+  for (size_t m = 1; m * levels <= n; m++) {
+    double a = 0.0, qf = 0.0;
+    for (size_t j = 0; j + 1 < levels; j++) {
+      double g = h[(j + 1) * m] - h[j * m], nz = nzs[(j + 1) * m] - nzs[j * m];
+      if (nz > 0.0) { /* then g > 0 too */
+        qf += g;
+        a += g * log(g / nz);
+      }
+    }
+    size_t s = (levels - 1) * m, end = (m + 1) * levels - 1 < n ? (m + 1) * levels - 1 : n;
+    for (size_t i = m * levels; i <= end; i++) {
+      double outliers = total - h[i];
+      double last = (double)hist[i - 1] + outliers; /* P[i-1] */
+      double plp = hlh[i - 1] + (last > 0.0 ? last * log(last) : 0.0);
+      double g = h[i] - h[s], nz = nzs[i - 1] - nzs[s] + (last > 0.0), sp = g + outliers;
+      double qsum = qf + (nz > 0.0 ? g : 0.0);
+      double cross = qf > 0.0 ? a - log(qsum) * qf : 0.0;
+      if (nz > 0.0 && sp > 0.0) {
+        double qn = qsum > 0.0 ? (g / nz) / qsum : 0.0;
+        cross += sp * (qn == 0.0 ? log_eps : log(qn));
+      }
+      double kl = (plp - plogp_total - cross) / total;
+      if (kl < best_kl) { /* strict: the smallest i wins ties */
+        best_kl = kl;
+        best = i;
+      }
     }
   }
-  octet_free(pf.h);
+  octet_free(h);
   return best;
 }
 

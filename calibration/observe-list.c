@@ -1,0 +1,182 @@
+/* observe-list.c — the tensors the static quantizer reads ranges of (see observe-list.h): a
+ * calibrating session that observes only these does no histogram work on what stays float. */
+#include <string.h>
+
+#include "calibration/observe-list.h"
+#include "onnx_io/ir.h"
+
+typedef struct slot {
+  const char *name;
+  size_t consumers; /* references as a node input, across the graph */
+  bool wanted;
+} slot;
+
+typedef struct name_set {
+  slot *s;
+  size_t cap; /* power of two, at least twice the names */
+} name_set;
+
+static uint64_t hash_name(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* The slot of name, claimed if new (the table never fills: cap > 2 x all names). */
+static slot *lookup(name_set *t, const char *name) {
+  size_t i = hash_name(name) & (t->cap - 1);
+  while (t->s[i].name && strcmp(t->s[i].name, name)) i = (i + 1) & (t->cap - 1);
+  t->s[i].name = name;
+  return &t->s[i];
+}
+
+static void want(name_set *t, const char *name) {
+  if (name && *name) lookup(t, name)->wanted = true;
+}
+
+static bool is_one_of(const char *op, const char *const *list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(op, list[i])) return true;
+  return false;
+}
+
+static bool in_list(const char *list, const char *name) {
+  if (!list || !name || !*name) return false;
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n && !strncmp(p, name, n)) return true;
+    p += k + (p[k] == ',');
+  }
+  return false;
+}
+
+/* Mirrors quantize/qdq.c's roles. */
+static const char *const compute_ops[] = {"Conv", "ConvTranspose", "MatMul", "Gemm"};
+static const char *const whole_ops[] = {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat"};
+static const char *const pass_ops[] = {"MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze",
+                                       "Unsqueeze", "GlobalMaxPool"};
+
+typedef enum { FUSE_NO, FUSE_YES, FUSE_MAYBE } fuse;
+
+/* Whether the quantizer folds the single reader of n's output (a Relu, or a Clip from a
+ * constant 0) into n, taking the reader's output range for n's. MAYBE when the answer depends
+ * on what happens after calibration (a Clip whose bounds are attributes becomes one with
+ * constant inputs when the quantizer upgrades the opset): both tensors are then observed. */
+static fuse folds_into(const octet_ir_graph *g, name_set *t, const octet_ir_node *n, bool subgraphs,
+                       const octet_observe_list_options *o, size_t *reader) {
+  const char *out = n->outputs[0];
+  if (!out || !*out || lookup(t, out)->consumers != 1) return FUSE_NO;
+  for (size_t i = 0; i < g->n_outputs; i++)
+    if (!strcmp(g->outputs[i].name, out)) return FUSE_NO;
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    const octet_ir_node *c = &g->nodes[i];
+    if (c->n_inputs < 1 || strcmp(c->inputs[0], out)) continue;
+    if (c->domain[0] || c->n_outputs < 1) return FUSE_NO;
+    if (o && (in_list(o->exclude_nodes, c->name) || in_list(o->exclude_ops, c->op_type))) return FUSE_NO;
+    *reader = i;
+    fuse yes = subgraphs ? FUSE_MAYBE : FUSE_YES; /* a subgraph may read it too */
+    if (!strcmp(c->op_type, "Relu")) return yes;
+    if (strcmp(c->op_type, "Clip")) return FUSE_NO;
+    if (c->n_inputs > 1 && c->inputs[1][0]) {
+      const octet_ir_tensor *mn = octet_ir_graph_initializer(g, c->inputs[1]);
+      if (mn && mn->dtype == OCTET_DTYPE_FLOAT && mn->nbytes == 4 && *(const float *)mn->data == 0.0f)
+        return yes;
+      return mn ? FUSE_NO : FUSE_MAYBE;
+    }
+    const octet_ir_attr *a = octet_ir_node_attr(c, "min");
+    return a && a->f == 0.0f ? FUSE_MAYBE : FUSE_NO;
+  }
+  return FUSE_NO;
+}
+
+octet_status octet_observe_list(const octet_model *model, const octet_observe_list_options *options,
+                                const char ***names, size_t *n_names, octet_error *err) {
+  if (!model || !model->graph || !names || !n_names)
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_observe_list: model and outputs are required");
+  const octet_ir_graph *g = model->graph;
+  size_t total = g->n_inputs + 1;
+  bool subgraphs = false;
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    const octet_ir_node *n = &g->nodes[i];
+    if (total > SIZE_MAX / 4 - n->n_inputs - n->n_outputs)
+      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_observe_list: graph too large");
+    total += n->n_inputs + n->n_outputs;
+    for (size_t a = 0; a < n->n_attrs; a++) subgraphs |= n->attrs[a].g || n->attrs[a].graphs;
+  }
+  name_set t = {0};
+  t.cap = 16;
+  while (t.cap < 2 * total) t.cap *= 2;
+  t.s = octet_calloc(t.cap, sizeof *t.s);
+  if (!t.s) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory listing tensors to observe");
+  for (size_t i = 0; i < g->n_nodes; i++)
+    for (size_t k = 0; k < g->nodes[i].n_inputs; k++)
+      if (g->nodes[i].inputs[k][0]) lookup(&t, g->nodes[i].inputs[k])->consumers++;
+
+  for (size_t i = 0; i < g->n_inputs; i++) want(&t, g->inputs[i].name);
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    const octet_ir_node *n = &g->nodes[i];
+    if (n->domain[0]) continue;
+    const char *op = n->op_type;
+    bool compute = is_one_of(op, compute_ops, OCTET_COUNTOF(compute_ops));
+    if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
+      if (n->n_inputs > 0) want(&t, n->inputs[0]);
+      continue;
+    }
+    if (!compute && !is_one_of(op, whole_ops, OCTET_COUNTOF(whole_ops))) continue;
+    size_t n_in = n->n_inputs;
+    if (compute) n_in = strcmp(op, "MatMul") && strcmp(op, "Gemm") ? 1 : 2;
+    for (size_t k = 0; k < n_in && k < n->n_inputs; k++) want(&t, n->inputs[k]);
+    if (n->n_outputs < 1) continue;
+    size_t reader = SIZE_MAX;
+    fuse f = folds_into(g, &t, n, subgraphs, options, &reader);
+    if (f != FUSE_NO) want(&t, g->nodes[reader].outputs[0]);
+    if (f != FUSE_YES) want(&t, n->outputs[0]);
+  }
+  /* Data movement keeps its input's quantization: follow chains (any order of nodes). */
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+      const octet_ir_node *n = &g->nodes[i];
+      if (n->domain[0] || n->n_inputs < 1 || n->n_outputs < 1 || !n->outputs[0][0] ||
+          !is_one_of(n->op_type, pass_ops, OCTET_COUNTOF(pass_ops)))
+        continue;
+      if (!n->inputs[0][0] || !lookup(&t, n->inputs[0])->wanted) continue;
+      slot *s = lookup(&t, n->outputs[0]);
+      if (!s->wanted) changed = s->wanted = true;
+    }
+  }
+
+  size_t count = 0;
+  for (size_t i = 0; i < t.cap; i++) count += t.s[i].name && t.s[i].wanted;
+  const char **v = octet_malloc((count ? count : 1) * sizeof *v);
+  if (!v) {
+    octet_free(t.s);
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory listing tensors to observe");
+  }
+  /* In graph order, so the list reads like the model. */
+  size_t w = 0;
+  for (size_t i = 0; i < g->n_inputs; i++) {
+    slot *s = lookup(&t, g->inputs[i].name);
+    if (s->wanted) {
+      v[w++] = s->name;
+      s->wanted = false;
+    }
+  }
+  for (size_t i = 0; i < g->n_nodes; i++)
+    for (size_t k = 0; k < g->nodes[i].n_outputs; k++) {
+      if (!g->nodes[i].outputs[k][0]) continue;
+      slot *s = lookup(&t, g->nodes[i].outputs[k]);
+      if (s->wanted) {
+        v[w++] = s->name;
+        s->wanted = false;
+      }
+    }
+  /* Names no node produces (initializers read by Add, say) are never observed: dropped. */
+  octet_free(t.s);
+  *names = v;
+  *n_names = w;
+  return OCTET_OK;
+}
+
+void octet_observe_list_free(const char **names) { octet_free((void *)names); }
