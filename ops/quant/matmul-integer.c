@@ -48,7 +48,8 @@ static octet_status mm_bad(const mm_state *s, octet_error *err, const char *what
 }
 
 static octet_status mm_shape_of(const mm_state *s, const octet_tensor *a, const octet_tensor *b,
-                                mm_shape *sh, octet_tensor *out, octet_error *err) {
+                                const octet_tensor *azp, mm_shape *sh, octet_tensor *out,
+                                octet_error *err) {
   memset(sh, 0, sizeof *sh);
   if (s->op == OP_QGEMM) {
     if (a->rank != 2 || b->rank != 2) return mm_bad(s, err, "A and B must be 2-D");
@@ -101,6 +102,17 @@ static octet_status mm_shape_of(const mm_state *s, const octet_tensor *a, const 
   if (!a1) out->dims[orank++] = (int64_t)sh->M;
   if (!b1) out->dims[orank++] = (int64_t)sh->N;
   out->rank = orank;
+  /* One B for every batch (weights): A's matrices follow each other, and so do Y's, so the
+   * batch is one product of batch * M rows: one pass over B's panels, whole row tiles instead
+   * of a ragged last tile per matrix (a ViT's 17 tokens), one hand-off to the threads. Not with
+   * MatMulInteger's per-row A zero points, which are indexed by the row within a matrix. */
+  bool per_row_za = s->op == OP_MMI && azp && octet_tensor_numel(azp) > 1;
+  size_t rows;
+  if (sh->b_batch == 1 && sh->batch > 1 && !per_row_za && octet_mul_size(sh->M, sh->batch, &rows)) {
+    sh->M = rows;
+    sh->batch = 1;
+    sh->rank_batch = 0;
+  }
   return OCTET_OK;
 }
 
@@ -302,7 +314,7 @@ static octet_status mm_ws_layout(const mm_state *s, const octet_tensor *a, const
 OCTET_K_INFER(octet_k_qmatmul_infer) {
   mm_state *s = state;
   mm_shape sh;
-  octet_status st = mm_shape_of(s, in[s->i_a], in[s->i_b], &sh, &out[0], err);
+  octet_status st = mm_shape_of(s, in[s->i_a], in[s->i_b], opt_in(in, n_in, s->i_azp), &sh, &out[0], err);
   if (st) return st;
   out[0].dtype = s->y_dt;
   mm_ws w;
@@ -409,7 +421,20 @@ typedef struct mm_fast_task {
   octet_qgemm_panels ap;
   const octet_qgemm_panels *bp;
   octet_qgemm_epi ep;
+  size_t per, tiles; /* a task index covers `per` tiles of the `tiles` there are */
 } mm_fast_task;
+
+/* Tasks below this many multiply-adds (a few microseconds) cost more to hand to another
+ * thread than they save; small products run as fewer, larger tasks. */
+#define MM_MIN_TASK_MACS ((size_t)128 * 1024)
+
+static size_t mm_tasks(const mm_shape *sh, size_t tiles) {
+  size_t macs = sh->M, most;
+  if (!octet_mul_size(macs, sh->N, &macs) || !octet_mul_size(macs, sh->K, &macs)) macs = SIZE_MAX;
+  most = macs / MM_MIN_TASK_MACS;
+  most = most ? most : 1;
+  return tiles < most ? tiles : most;
+}
 
 static void mm_fast_pack_a(mm_fast_task *t, size_t r0, size_t r1) {
   const mm_fast_args *f = t->f;
@@ -427,9 +452,10 @@ static void mm_fast_pack_a(mm_fast_task *t, size_t r0, size_t r1) {
 }
 
 /* Row tiles [t0, t1): each task packs the A rows it multiplies, so no packing is shared. */
-static void mm_fast_rows(void *arg, size_t t0, size_t t1) {
+static void mm_fast_rows(void *arg, size_t c0, size_t c1) {
   mm_fast_task *t = arg;
   size_t mr = t->f->s->uk->mr, M = t->f->sh->M;
+  size_t t0 = c0 * t->per, t1 = c1 * t->per < t->tiles ? c1 * t->per : t->tiles;
   size_t m0 = t0 * mr, m1 = t1 * mr < M ? t1 * mr : M;
   mm_fast_task local = *t; /* the panel header is per task; the panel memory is per row */
   mm_fast_pack_a(&local, m0, m1);
@@ -437,9 +463,10 @@ static void mm_fast_rows(void *arg, size_t t0, size_t t1) {
 }
 
 /* Column panels [t0, t1) against A packed beforehand (few rows: GEMV-like shapes). */
-static void mm_fast_cols(void *arg, size_t t0, size_t t1) {
+static void mm_fast_cols(void *arg, size_t c0, size_t c1) {
   const mm_fast_task *t = arg;
   size_t nr = t->f->s->uk->nr, N = t->f->sh->N;
+  size_t t0 = c0 * t->per, t1 = c1 * t->per < t->tiles ? c1 * t->per : t->tiles;
   t->f->s->uk->compute(&t->ap, t->bp, 0, t->f->sh->M, t0 * nr, t1 * nr < N ? t1 * nr : N, &t->ep);
 }
 
@@ -494,11 +521,15 @@ static void mm_run_fast(const mm_fast_args *f, const octet_tensor *b, const octe
     size_t mtiles = (sh->M + uk->mr - 1) / uk->mr, ntiles = (sh->N + uk->nr - 1) / uk->nr;
     /* Tiles split across the host's threads over M (or over N when M is one tile); every
      * output element is computed whole by one tile, so any split gives the same result. */
+    t.tiles = mtiles > 1 || ntiles == 1 ? mtiles : ntiles;
+    size_t tasks = mm_tasks(sh, t.tiles);
+    t.per = (t.tiles + tasks - 1) / tasks;
+    tasks = (t.tiles + t.per - 1) / t.per;
     if (mtiles > 1 || ntiles == 1) {
-      octet_parallel_for(f->host, mtiles, mm_fast_rows, &t);
+      octet_parallel_for(f->host, tasks, mm_fast_rows, &t);
     } else {
       mm_fast_pack_a(&t, 0, sh->M);
-      octet_parallel_for(f->host, ntiles, mm_fast_cols, &t);
+      octet_parallel_for(f->host, tasks, mm_fast_cols, &t);
     }
   }
 }
@@ -512,7 +543,7 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
   const octet_tensor *bias = opt_in(in, n_in, s->i_bias);
   mm_shape sh;
   octet_tensor shape_out;
-  octet_status st = mm_shape_of(s, a, b, &sh, &shape_out, err);
+  octet_status st = mm_shape_of(s, a, b, azp, &sh, &shape_out, err);
   if (st) return st;
   mm_ws w;
   if (mm_ws_layout(s, a, &sh, &w)) return mm_bad(s, err, "workspace size overflows");

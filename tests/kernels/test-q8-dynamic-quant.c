@@ -323,7 +323,9 @@ static void test_kernels_match_reference_path(void **state) {
   (void)state;
   /* batch, M, K, N: the ViT's shapes (17 tokens), GEMV, odd K, batched 3-D A */
   static const int64_t sh[][4] = {{1, 17, 64, 192}, {1, 17, 128, 64}, {1, 1, 64, 10}, {1, 5, 7, 9},
-                                  {3, 13, 33, 20},  {2, 6, 65, 16},   {1, 40, 1, 3}};
+                                  {3, 13, 33, 20},  {2, 6, 65, 16},   {1, 40, 1, 3},
+                                  /* large enough to split across tasks: row tiles, then columns */
+                                  {4, 50, 96, 160}, {1, 1, 512, 600}};
   for (size_t i = 0; i < OCTET_COUNTOF(sh); i++)
     for (int p = 0; p < P_COUNT; p++) {
       if (p == P_HUGE || p == P_SPECIAL) continue; /* products would overflow float: not comparable */
