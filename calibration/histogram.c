@@ -113,12 +113,20 @@ void octet_hist_scan_c(const float *x, size_t n, octet_hist_scan *r) {
   r->nonfinite = nonfinite;
 }
 
-/* v * inv_w + B is exact in double and > 0 for finite v, so truncation is the floor. */
+/* floor(v * inv_w) + B. The product is exact in double (inv_w is a power of two, and double's
+ * range holds every float times it); adding B before rounding down would not be: a tiny
+ * negative product rounds to B - 0 = B instead of landing in bin B - 1. */
+static inline int32_t bin_of(float v, double inv_w, int32_t B) {
+  double p = (double)v * inv_w;
+  int32_t t = (int32_t)p; /* toward zero; |p| < B */
+  return t - (p < (double)t) + B;
+}
+
 size_t octet_hist_index_c(const float *x, size_t m, double inv_w, int32_t B, int32_t *idx) {
   size_t k = 0;
   for (size_t i = 0; i < m; i++) {
     float v = x[i];
-    if (v != 0.0f && fabsf(v) <= FLT_MAX) idx[k++] = (int32_t)((double)v * inv_w + (double)B);
+    if (v != 0.0f && fabsf(v) <= FLT_MAX) idx[k++] = bin_of(v, inv_w, B);
   }
   return k;
 }
@@ -228,7 +236,7 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
     for (size_t i = 0; i < n; i += stride) {
       float v = x[i];
       if (!(fabsf(v) <= FLT_MAX)) continue;
-      h->bins[v == 0.0f ? B : (int32_t)((double)v * inv_w + (double)B)]++;
+      h->bins[v == 0.0f ? B : bin_of(v, inv_w, B)]++;
       h->binned++;
     }
     return;
