@@ -286,6 +286,7 @@ typedef struct conv_ws {
   int path; /* 0 reference, 1 fast GEMM on channel-pair planes, 2 depthwise, 3 pointwise GEMM */
   octet_qconv_geom f;
   size_t dw_pw, dw_plane; /* depthwise plane row width and elements per channel */
+  bool dw3;               /* 3x3 stride 1: uk->dw3 straight from the bytes (dw_plane: its scratch) */
 } conv_ws;
 
 static bool conv_ws_layout(const conv_state *s, const conv_geom *g, conv_ws *w) {
@@ -296,9 +297,16 @@ static bool conv_ws_layout(const conv_state *s, const conv_geom *g, conv_ws *w) 
     if (conv_is_dw(s, g)) {
       w->path = 2;
       w->dw_pw = octet_qdw_plane_width(f->iw, f->pl, f->pr);
-      if (!octet_mul_size(f->rows, w->dw_pw, &w->dw_plane) ||
-          !octet_mul_size(w->dw_plane, g->C * sizeof(int16_t), &planes))
+      w->dw3 = s->uk->dw3 && f->kh == 3 && f->kw == 3 && f->sh == 1 && f->sw == 1;
+      if (w->dw3) {
+        size_t words;
+        if (!octet_qdw3_scratch(f->oh, f->ow, &words) || !octet_mul_size(words, 2, &w->dw_plane) ||
+            !octet_add_size(w->dw_plane, 16, &w->dw_plane)) /* int16 units, + 32-byte alignment */
+          return false;
+      } else if (!octet_mul_size(f->rows, w->dw_pw, &w->dw_plane)) {
         return false;
+      }
+      if (!octet_mul_size(w->dw_plane, g->C * sizeof(int16_t), &planes)) return false;
     } else if (!s->dww) {
       /* one row whose pixels are the input's: channel planes are exactly P pixels apart */
       bool pointwise = s->uk->fmt == OCTET_QFMT_I16X2 && f->kh == 1 && f->kw == 1 && f->ih == 1 &&
@@ -469,6 +477,16 @@ static void conv_fast_dw(void *arg, size_t c0, size_t c1) {
   /* The plane slot of c0 is this task's alone (ranges are disjoint): reusing it for every
    * channel of the range keeps it in cache. */
   int16_t *plane = t->planes + c0 * t->L->dw_plane;
+  if (t->L->dw3) {
+    int32_t *scratch = (int32_t *)(((uintptr_t)plane + 31) & ~(uintptr_t)31);
+    for (size_t c = c0; c < c1; c++) {
+      octet_qdw3_args a = {t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt, f->pl,
+                           f->oh, f->ow, t->s->dww + c * f->kh * kw2, t->bias ? t->bias[c] : 0,
+                           t->scales[t->per_ch ? c : 0], t->zy, t->s->y_dt, t->y + c * g->P, scratch};
+      t->s->uk->dw3(&a);
+    }
+    return;
+  }
   for (size_t c = c0; c < c1; c++) {
     octet_qdw_plane(t->s->uk, plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt,
                     f->pb, f->pl);

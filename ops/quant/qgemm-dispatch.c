@@ -361,6 +361,30 @@ void octet_qdw_c(const octet_qdw_args *a) {
     }
 }
 
+bool octet_qdw3_scratch(size_t oh, size_t ow, size_t *words) {
+  if (ow > SIZE_MAX / 2 - 16) return false;
+  return octet_mul_size(oh / 2 + 2, octet_qdw3_width(ow), words);
+}
+
+/* The 3x3 stride-1 kernels' twin: a direct loop over the bytes, padding read as zx. */
+void octet_qdw3_c(const octet_qdw3_args *a) {
+  octet_qrange r = octet_qrange_of(a->out_dtype);
+  for (size_t oy = 0; oy < a->oh; oy++)
+    for (size_t ox = 0; ox < a->ow; ox++) {
+      uint32_t acc = (uint32_t)a->bias;
+      for (size_t ky = 0; ky < 3; ky++)
+        for (size_t kx = 0; kx < 3; kx++) {
+          size_t p = oy + ky, q = ox + kx;
+          if (p < a->pt || p - a->pt >= a->ih || q < a->pl || q - a->pl >= a->iw) continue;
+          size_t i = (p - a->pt) * a->iw + (q - a->pl);
+          int32_t v = (a->x_signed ? (int32_t)(int8_t)a->x[i] : (int32_t)a->x[i]) - a->zx;
+          acc += (uint32_t)(v * a->w[ky * 4 + kx]);
+        }
+      octet_q8_store(a->out, oy * a->ow + ox, a->out_dtype,
+                     octet_requant_value((int32_t)acc, a->scale, a->zp, r));
+    }
+}
+
 size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr) {
   return (iw + pl + pr + 48 + 15) & ~(size_t)15;
 }
@@ -391,22 +415,24 @@ static void widen2_c(int16_t *d, const uint8_t *s0, const uint8_t *s1, size_t n,
 static const octet_qgemm_ukernel g_ukernels[] = {
 #if OCTET_QGEMM_AVX2
     {"octet_qs16_gemm_6x16__avx2", OCTET_CPU_LEVEL_AVX2, 6, 16, true, true, OCTET_QFMT_I16X2, octet_qs16_gemm_6x16__avx2,
-     octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2, octet_qs16_widen__avx2, octet_qs16_widen2__avx2},
+     octet_qs16_conv_6x16__avx2, octet_qs16_dwconv__avx2, octet_qs16_widen__avx2, octet_qs16_widen2__avx2,
+     octet_qs16_dw3x3__avx2},
 #endif
 #if OCTET_QGEMM_I8MM
     {"octet_qs8_gemm_4x8c8__neoni8mm", OCTET_CPU_NEON | OCTET_CPU_I8MM, 4, 8, true, false, OCTET_QFMT_Q8X8,
-     octet_qs8_gemm_4x8c8__neoni8mm, octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
+     octet_qs8_gemm_4x8c8__neoni8mm, octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c, NULL},
 #endif
 #if OCTET_QGEMM_NEONDOT
     /* conv and depthwise run the NEON int16 kernels (same mr) */
     {"octet_qs8_gemm_4x8c4__neondot", OCTET_CPU_NEON | OCTET_CPU_ASIMDDP, 4, 8, true, false, OCTET_QFMT_Q8X4,
-     octet_qs8_gemm_4x8c4__neondot, octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
+     octet_qs8_gemm_4x8c4__neondot, octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c, NULL},
 #endif
 #if OCTET_QGEMM_NEON
     {"octet_qs16_gemm_4x8__neon", OCTET_CPU_NEON, 4, 8, true, false, OCTET_QFMT_I16X2, octet_qs16_gemm_4x8__neon,
-     octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c},
+     octet_qs16_conv_4x8__neon, octet_qs16_dwconv__neon, widen_c, widen2_c, NULL},
 #endif
-    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, true, OCTET_QFMT_I16X2, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c},
+    {"octet_qs16_gemm_4x8__c", 0, 4, 8, false, true, OCTET_QFMT_I16X2, compute_c, conv_c, octet_qdw_c, widen_c, widen2_c,
+     octet_qdw3_c},
 };
 
 size_t octet_qgemm_ukernel_count(void) { return OCTET_COUNTOF(g_ukernels); }

@@ -83,6 +83,31 @@ typedef void (*octet_qdw_fn)(const octet_qdw_args *a);
 /* Depthwise kernels take kh * (kw rounded up to even) / 2 <= this many tap pairs. */
 #define OCTET_QDW_MAX_PAIRS 256
 
+/* Depthwise 3x3, stride 1, dilation 1, one channel, read straight from its NCHW bytes (no
+ * padded plane): the kernel keeps two "vertical pair rows" in scratch, int32 words holding the
+ * int16 pair (x[p][q] - zx, x[p+1][q] - zx) of padded rows p, p+1 (p even), zeros in the
+ * padding. Output rows 2j and 2j+1 both read only pair rows j and j+1: row 2j with tap pairs
+ * (w0, w1) and (w2, 0), row 2j+1 with (0, w0) and (w1, w2), three columns each: vpmaddwd /
+ * smlal on 32-bit loads at any column, no even/odd split and no shuffles. */
+typedef struct octet_qdw3_args {
+  const uint8_t *x; /* ih x iw, u8 or s8 by x_signed */
+  bool x_signed;
+  int32_t zx;
+  size_t ih, iw, pt, pl; /* top and left padding; bottom and right follow from oh, ow */
+  size_t oh, ow;         /* oh = ih + pt + pb - 2, ow = iw + pl + pr - 2 */
+  const int16_t *w;      /* 3 rows of 4 int16 (the 4th unused): w - zw */
+  int32_t bias;
+  float scale;
+  int32_t zp, out_dtype;
+  void *out;        /* oh x ow, row stride ow */
+  int32_t *scratch; /* octet_qdw3_scratch words */
+} octet_qdw3_args;
+typedef void (*octet_qdw3_fn)(const octet_qdw3_args *a);
+/* Words per pair row for rows of ow outputs, and the scratch a 3x3 kernel needs (every pair
+ * row of the channel: (oh + 1) / 2 + 1 of them); false on overflow. */
+static inline size_t octet_qdw3_width(size_t ow) { return ((ow + 15) & ~(size_t)15) + 8; }
+bool octet_qdw3_scratch(size_t oh, size_t ow, size_t *words);
+
 
 size_t octet_qgemm_ukernel_count(void);
 const octet_qgemm_ukernel *octet_qgemm_ukernel_at(size_t i);
@@ -191,6 +216,7 @@ struct octet_qgemm_ukernel {
   octet_qdw_fn dwconv; /* NULL: no depthwise kernel in this variant */
   octet_qwiden_fn widen;
   octet_qwiden2_fn widen2;
+  octet_qdw3_fn dw3; /* NULL: 3x3 stride-1 depthwise runs dwconv on a padded plane */
 };
 
 /* The portable epilogue (and the oracle's formula) for one element. */

@@ -23,5 +23,7 @@ void octet_qs8_gemm_4x8c8__neoni8mm(const octet_qgemm_panels *a, const octet_qge
 void octet_qs8_gemm_4x8c4__neondot(const octet_qgemm_panels *a, const octet_qgemm_panels *b,
                                    size_t m0, size_t m1, size_t n0, size_t n1, const octet_qgemm_epi *ep);
 void octet_qdw_c(const octet_qdw_args *a);
+void octet_qs16_dw3x3__avx2(const octet_qdw3_args *a);
+void octet_qdw3_c(const octet_qdw3_args *a);
 
 #endif

@@ -366,6 +366,85 @@ static void conv_common(void **state, bool depthwise) {
 static void test_conv(void **state) { conv_common(state, false); }
 static void test_dwconv(void **state) { conv_common(state, true); }
 
+/* ---- depthwise 3x3 stride 1 straight from the bytes (octet_qdw3_args) ---- */
+
+/* One case: C channels (per-channel weights, weight zero points, scales and biases), against
+ * a direct loop. Scales span both the kernels' no-clamp path (small) and the clamping one
+ * (large enough to saturate); some biases sit next to INT32_MAX so the int32 sum wraps. */
+static int run_dw3_case(const octet_qdw3_fn fn, size_t C, size_t ih, size_t iw, size_t pt, size_t pl,
+                        size_t pb, size_t pr, bool x_signed, int32_t zx, bool w_signed, int zwm,
+                        int out_dtype, int32_t zy, int mode, char *why, size_t why_n) {
+  size_t oh = ih + pt + pb - 2, ow = iw + pl + pr - 2, P = oh * ow, words;
+  uint8_t *x = malloc(C * ih * iw + 1), *w = malloc(C * 9), *ref = malloc(C * P + 1), *got = malloc(C * P + 1);
+  octet_qdw3_scratch(oh, ow, &words);
+  int32_t *scratch = malloc(words * sizeof(int32_t));
+  fill_q8(x, C * ih * iw, x_signed, mode);
+  fill_q8(w, C * 9, w_signed, mode ? 3 - mode : 0);
+  memset(got, 0xA5, C * P + 1);
+  octet_qrange r = octet_qrange_of(out_dtype);
+  int bad = 0;
+  for (size_t c = 0; c < C && !bad; c++) {
+    int32_t zw = zp_of(w_signed, zwm < 3 ? zwm : (int)(rnd() % 3)), bias = (int32_t)(rnd() % 200001) - 100000;
+    if (rnd() % 16 == 0) bias = INT32_MAX - (int32_t)(rnd() % 1000);
+    float scale = rnd() % 4 == 0 ? (float)(rnd() % 1000 + 1) * 1e-1f : (float)(rnd() % 1000 + 1) * 1e-5f;
+    int16_t wq[12] = {0};
+    for (size_t k = 0; k < 9; k++)
+      wq[(k / 3) * 4 + k % 3] = (int16_t)((w_signed ? (int8_t)w[c * 9 + k] : w[c * 9 + k]) - zw);
+    const uint8_t *xc = x + c * ih * iw;
+    for (size_t oy = 0; oy < oh; oy++)
+      for (size_t ox = 0; ox < ow; ox++) {
+        uint32_t acc = (uint32_t)bias;
+        for (size_t ky = 0; ky < 3; ky++)
+          for (size_t kx = 0; kx < 3; kx++) {
+            int64_t iy = (int64_t)(oy + ky) - (int64_t)pt, ix = (int64_t)(ox + kx) - (int64_t)pl;
+            if (iy < 0 || iy >= (int64_t)ih || ix < 0 || ix >= (int64_t)iw) continue;
+            uint8_t raw = xc[(size_t)iy * iw + (size_t)ix];
+            acc += (uint32_t)(((x_signed ? (int8_t)raw : raw) - zx) * wq[ky * 4 + kx]);
+          }
+        octet_q8_store(ref, c * P + oy * ow + ox, out_dtype, octet_requant_value((int32_t)acc, scale, zy, r));
+      }
+    octet_qdw3_args a = {xc, x_signed, zx, ih, iw, pt, pl, oh, ow, wq, bias, scale, zy, out_dtype,
+                         got + c * P, scratch};
+    fn(&a);
+    for (size_t i = 0; i < P; i++)
+      if (ref[c * P + i] != got[c * P + i]) {
+        snprintf(why, why_n, "channel %zu (zw %d bias %d scale %g) pixel %zu: %d, reference %d", c, zw,
+                 bias, (double)scale, i, got[c * P + i], ref[c * P + i]);
+        bad = 1;
+        break;
+      }
+  }
+  if (!bad && got[C * P] != 0xA5) snprintf(why, why_n, "wrote past the output"), bad = 1;
+  free(x), free(w), free(ref), free(got), free(scratch);
+  return bad;
+}
+
+static void test_dw3(void **state) {
+  const octet_qgemm_ukernel *u = *state;
+  if (!variant_runs(u) || !u->dw3) KT_SKIP();
+  static const size_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47, 56, 57, 67};
+  for (int it = 0; it < 400; it++) {
+    size_t pt = rnd() % 3, pl = rnd() % 3, pb = rnd() % 3, pr = rnd() % 3, ih, iw;
+    do {
+      ih = rnd_of(sizes, OCTET_COUNTOF(sizes));
+      iw = rnd_of(sizes, OCTET_COUNTOF(sizes));
+    } while (ih + pt + pb < 3 || iw + pl + pr < 3);
+    size_t C = it < 67 ? (size_t)it + 1 : rnd() % 67 + 1;
+    if (C * ih * iw > 40000) C = 40000 / (ih * iw) + 1;
+    bool x_signed = rnd() % 2, w_signed = rnd() % 3 != 0;
+    int32_t zx = zp_of(x_signed, (int)(rnd() % 3));
+    int zwm = (int)(rnd() % 4), out_dtype = rnd() % 2 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+    int32_t zy = out_dtype == OCTET_DTYPE_INT8 ? (int32_t)(rnd() % 256) - 128 : (int32_t)(rnd() % 256);
+    int mode = it % 9 == 4 ? 1 + (int)(rnd() % 2) : 0;
+    char why[200] = "";
+    if (run_dw3_case(u->dw3, C, ih, iw, pt, pl, pb, pr, x_signed, zx, w_signed, zwm, out_dtype, zy, mode,
+                     why, sizeof why))
+      KT_FAIL("%s: dw3x3 C=%zu in=%zux%zu pads=%zu,%zu,%zu,%zu x%s zx=%d w%s out %s zy=%d mode=%d: %s",
+              u->name, C, ih, iw, pt, pl, pb, pr, x_signed ? "s8" : "u8", zx, w_signed ? "s8" : "u8",
+              out_dtype == OCTET_DTYPE_INT8 ? "s8" : "u8", zy, mode, why);
+  }
+}
+
 /* ---- dispatch ---- */
 
 static void test_mask_forces_reference_or_lower_isa(void **state) {
@@ -598,7 +677,7 @@ static size_t kt_list(kt_test *t, size_t cap) {
   snprintf(t[n].name, sizeof t[n].name, "ops_fast_path_matches_reference_for_any_split");
   t[n].fn = test_ops_fast_path_matches_reference_for_any_split, t[n].arg = NULL, n++;
 #endif
-  for (size_t i = 0; i < octet_qgemm_ukernel_count() && n + 3 <= cap; i++) {
+  for (size_t i = 0; i < octet_qgemm_ukernel_count() && n + 4 <= cap; i++) {
     const octet_qgemm_ukernel *u = octet_qgemm_ukernel_at(i);
     snprintf(t[n].name, sizeof t[n].name, "%s_gemm_matches_reference", u->name);
     t[n].fn = test_gemm, t[n].arg = u, n++;
@@ -606,6 +685,8 @@ static size_t kt_list(kt_test *t, size_t cap) {
     t[n].fn = test_conv, t[n].arg = u, n++;
     snprintf(t[n].name, sizeof t[n].name, "%s_dwconv_matches_reference", u->name);
     t[n].fn = test_dwconv, t[n].arg = u, n++;
+    snprintf(t[n].name, sizeof t[n].name, "%s_dw3x3_from_bytes_matches_reference", u->name);
+    t[n].fn = test_dw3, t[n].arg = u, n++;
   }
   return n;
 }

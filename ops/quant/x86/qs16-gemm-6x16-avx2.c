@@ -2,6 +2,7 @@
  * their zero point subtracted and never exceed 255 in magnitude, so pair sums cannot saturate),
  * the fused requantizing epilogue, and the depthwise convolution kernel. Built with -mavx2. */
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "ops/quant/qgemm-ukernels.h"
@@ -423,4 +424,167 @@ void octet_qs16_widen2__avx2(int16_t *d, const uint8_t *s0, const uint8_t *s1, s
     d[2 * i] = (int16_t)((sgn ? (int32_t)(int8_t)s0[i] : (int32_t)s0[i]) - zx);
     d[2 * i + 1] = s1 ? (int16_t)((sgn ? (int32_t)(int8_t)s1[i] : (int32_t)s1[i]) - zx) : 0;
   }
+}
+
+/* ---- depthwise 3x3 stride 1 from the bytes: vertical tap pairs (qgemm-dispatch.h) ----
+ * The pair rows hold the raw values (sign- or zero-extended) and zx in the padding; the zero
+ * point is folded into the bias instead: sum w (x - zx) + b = sum w x + (b - zx sum w), the
+ * same int32 value (both sides wrap modulo 2^32), and the pair sums stay far from overflow
+ * (|x|, |w| <= 255). This saves a subtraction per word and the zero fill. */
+
+static inline int32_t dw3_pair(int32_t lo, int32_t hi) {
+  return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | ((uint32_t)(uint16_t)(int16_t)hi << 16));
+}
+
+static inline const uint8_t *dw3_row(const octet_qdw3_args *a, size_t p) {
+  return p >= a->pt && p - a->pt < a->ih ? a->x + (p - a->pt) * a->iw : NULL;
+}
+
+/* 16 columns of two byte rows as 16 int16 pairs. */
+static inline void dw3_pairs16(int32_t *d, __m128i u, __m128i v, bool sgn) {
+  __m128i lo = _mm_unpacklo_epi8(u, v), hi = _mm_unpackhi_epi8(u, v);
+  _mm256_storeu_si256((__m256i *)d, sgn ? _mm256_cvtepi8_epi16(lo) : _mm256_cvtepu8_epi16(lo));
+  _mm256_storeu_si256((__m256i *)(d + 8), sgn ? _mm256_cvtepi8_epi16(hi) : _mm256_cvtepu8_epi16(hi));
+}
+
+/* Pair row of padded rows p, p + 1: vw words, (zx, zx) outside the
+ * input's columns; a padding row reads as zx bytes. */
+static inline __attribute__((always_inline)) void dw3_vrow(const octet_qdw3_args *a, int32_t *d, size_t vw,
+                                                           size_t p, bool sgn) {
+  const uint8_t *r0 = dw3_row(a, p), *r1 = dw3_row(a, p + 1);
+  size_t pl = a->pl < vw ? a->pl : vw, n = a->iw < vw - pl ? a->iw : vw - pl, q;
+  int32_t zz = dw3_pair(a->zx, a->zx);
+  __m256i zv = _mm256_set1_epi32(zz);
+  __m128i zb = _mm_set1_epi8((char)a->zx);
+  for (q = 0; q < pl; q++) d[q] = zz;
+  int32_t *dd = d + pl;
+  if (n >= 16) {
+    for (q = 0;; q += 16) {
+      if (q > n - 16) q = n - 16; /* the last block overlaps: same values written twice */
+      dw3_pairs16(dd + q, r0 ? _mm_loadu_si128((const __m128i *)(r0 + q)) : zb,
+                  r1 ? _mm_loadu_si128((const __m128i *)(r1 + q)) : zb, sgn);
+      if (q == n - 16) break;
+    }
+  } else {
+    for (q = 0; q < n; q++) {
+      int32_t u = r0 ? (sgn ? (int32_t)(int8_t)r0[q] : (int32_t)r0[q]) : a->zx;
+      int32_t v = r1 ? (sgn ? (int32_t)(int8_t)r1[q] : (int32_t)r1[q]) : a->zx;
+      dd[q] = dw3_pair(u, v);
+    }
+  }
+  for (q = pl + n; q + 8 <= vw; q += 8) _mm256_storeu_si256((__m256i *)(d + q), zv);
+  for (; q < vw; q++) d[q] = zz;
+}
+
+/* float(acc) * scale, clamped when needed, rounded. `clamp` false is only taken when
+ * |acc| * scale < 2^30 for every possible acc (octet_qs16_dw3x3__avx2): rounding before
+ * clamping to the integral bounds then gives the same value, and the saturating packs clamp. */
+static inline __m256i dw3_round(__m256i v, __m256 s, const rq_consts *rq, bool clamp) {
+  __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), s);
+  if (clamp) f = _mm256_min_ps(_mm256_max_ps(f, rq->lo), rq->hi);
+  return _mm256_cvtps_epi32(f);
+}
+
+/* 16 accumulators of one output row -> 16 bytes in pixel order. */
+static inline __m128i dw3_requant16(__m256i v0, __m256i v1, __m256 s, const rq_consts *rq, __m256i zp16,
+                                    bool sgn, bool clamp) {
+  /* [0-3, 8-11 | 4-7, 12-15] as int16, + zp (saturating), narrowed, then put in order */
+  __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(dw3_round(v0, s, rq, clamp), dw3_round(v1, s, rq, clamp)), zp16);
+  __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
+  __m128i b = sgn ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh);
+  return _mm_shuffle_epi8(b, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15));
+}
+
+/* 32 accumulators -> 32 bytes in pixel order (one lane-crossing permute for all). */
+static inline __m256i dw3_requant32(__m256i v0, __m256i v1, __m256i v2, __m256i v3, __m256 s,
+                                    const rq_consts *rq, __m256i zp16, bool sgn, bool clamp) {
+  __m256i w0 = _mm256_adds_epi16(_mm256_packs_epi32(dw3_round(v0, s, rq, clamp), dw3_round(v1, s, rq, clamp)), zp16);
+  __m256i w1 = _mm256_adds_epi16(_mm256_packs_epi32(dw3_round(v2, s, rq, clamp), dw3_round(v3, s, rq, clamp)), zp16);
+  /* groups of 4 pixels: lane 0 holds 0, 2, 4, 6 and lane 1 holds 1, 3, 5, 7 */
+  __m256i b = sgn ? _mm256_packs_epi16(w0, w1) : _mm256_packus_epi16(w0, w1);
+  return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Taps of one output row on pair rows V0, V1 (weights u0-2 on V0, v0-2 on V1) for 8 pixels. */
+#define DW3_LD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define DW3_ACC8(x)                                                                                       \
+  _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(DW3_LD(V0 + (x)), u0),              \
+                                                     _mm256_madd_epi16(DW3_LD(V0 + (x) + 1), u1)),         \
+                                    _mm256_add_epi32(_mm256_madd_epi16(DW3_LD(V0 + (x) + 2), u2), bias)),   \
+                   _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(DW3_LD(V1 + (x)), v0),              \
+                                                     _mm256_madd_epi16(DW3_LD(V1 + (x) + 1), v1)),         \
+                                    _mm256_madd_epi16(DW3_LD(V1 + (x) + 2), v2)))
+
+/* One output row: six tap-pair weights in registers (a pass per output row keeps every weight
+ * in a register; two rows at once would reload twelve per step). Steps of 32, 16, then 8 or
+ * fewer pixels, so a row of 56 computes nothing past its end. */
+static inline __attribute__((always_inline)) void dw3_row_out(const int32_t *V0, const int32_t *V1, uint8_t *o,
+                                                              size_t ow, const __m256i *W, __m256i bias,
+                                                              __m256 s, const rq_consts *rq, __m256i zp16,
+                                                              bool sgn, bool clamp) {
+  __m256i u0 = W[0], u1 = W[1], u2 = W[2], v0 = W[3], v1 = W[4], v2 = W[5];
+  size_t x = 0;
+  for (; x + 32 <= ow; x += 32)
+    _mm256_storeu_si256((__m256i *)(o + x), dw3_requant32(DW3_ACC8(x), DW3_ACC8(x + 8), DW3_ACC8(x + 16),
+                                                          DW3_ACC8(x + 24), s, rq, zp16, sgn, clamp));
+  if (x + 16 <= ow) {
+    _mm_storeu_si128((__m128i *)(o + x), dw3_requant16(DW3_ACC8(x), DW3_ACC8(x + 8), s, rq, zp16, sgn, clamp));
+    x += 16;
+  }
+  if (x < ow) {
+    __m256i a0 = DW3_ACC8(x), a1 = ow - x > 8 ? DW3_ACC8(x + 8) : a0;
+    __m128i b = dw3_requant16(a0, a1, s, rq, zp16, sgn, clamp);
+    if (ow - x == 8) {
+      _mm_storel_epi64((__m128i *)(o + x), b);
+    } else {
+      uint8_t tmp[16];
+      _mm_storeu_si128((__m128i *)tmp, b);
+      memcpy(o + x, tmp, ow - x);
+    }
+  }
+}
+#undef DW3_ACC8
+#undef DW3_LD
+
+static inline __attribute__((always_inline)) void dw3_run(const octet_qdw3_args *a, const __m256i W[12],
+                                                          __m256i bias, bool sgn, bool clamp) {
+  rq_consts rq = rq_make(a->zp, a->out_dtype);
+  __m256i zp16 = _mm256_set1_epi16((int16_t)a->zp);
+  __m256 s = _mm256_set1_ps(a->scale);
+  /* Every pair row first (a few KiB, they stay in L1): reading words right after storing them
+   * would make the unaligned loads wait on failed store forwarding. */
+  size_t vw = octet_qdw3_width(a->ow), nj = (a->oh + 1) / 2;
+  for (size_t j = 0; j <= nj; j++) dw3_vrow(a, a->scratch + j * vw, vw, 2 * j, a->x_signed);
+  uint8_t *out = a->out;
+  bool osgn = a->out_dtype == 3;
+  for (size_t j = 0; j < nj; j++) {
+    const int32_t *V0 = a->scratch + j * vw, *V1 = V0 + vw;
+    uint8_t *o0 = out + 2 * j * a->ow;
+    dw3_row_out(V0, V1, o0, a->ow, W, bias, s, &rq, zp16, osgn, clamp);
+    if (2 * j + 1 < a->oh) dw3_row_out(V0, V1, o0 + a->ow, a->ow, W + 6, bias, s, &rq, zp16, osgn, clamp);
+  }
+  (void)sgn;
+}
+
+void octet_qs16_dw3x3__avx2(const octet_qdw3_args *a) {
+  const int16_t *w = a->w;
+  __m256i W[12];
+  uint32_t wsum = 0;
+  double sw = 0;
+  for (int k = 0; k < 3; k++) {
+    W[k] = _mm256_set1_epi32(dw3_pair(w[k], w[4 + k]));         /* row 2j:   pair row j     */
+    W[3 + k] = _mm256_set1_epi32(dw3_pair(w[8 + k], 0));        /*           pair row j + 1 */
+    W[6 + k] = _mm256_set1_epi32(dw3_pair(0, w[k]));            /* row 2j+1: pair row j     */
+    W[9 + k] = _mm256_set1_epi32(dw3_pair(w[4 + k], w[8 + k])); /*           pair row j + 1 */
+    for (int r = 0; r < 3; r++) wsum += (uint32_t)(int32_t)w[4 * r + k], sw += fabs((double)w[4 * r + k]);
+  }
+  /* Clamping can be skipped when no accumulator can reach 2^30 / scale (and none wraps). */
+  double amax = sw * 256.0 + fabs((double)a->bias);
+  bool clamp = !(amax < 2147483000.0 && amax * fabs((double)a->scale) < 1073741824.0);
+  __m256i bias = _mm256_set1_epi32((int32_t)((uint32_t)a->bias - (uint32_t)a->zx * wsum));
+  /* specialised on the two flags so the loops carry no run-time choice */
+  if (clamp)
+    dw3_run(a, W, bias, a->x_signed, true);
+  else
+    dw3_run(a, W, bias, a->x_signed, false);
 }
