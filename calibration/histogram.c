@@ -229,16 +229,26 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
   size_t zeros, nonfinite;
   float lo, hi;
   if (stride > 1) {
-    if (!add_stats(h, x, n, simd, NULL, &zeros, &nonfinite, &lo, &hi)) return;
+    /* Sampled: values 0, stride, 2 stride, ... of the whole array, a chunk at a time (chunks
+     * are multiples of the stride, a power of two) so the sampled reads hit the cache lines
+     * the scan just brought in. Zeros land in bin B through the index formula. */
+    size_t chunk = stride > HIST_CHUNK ? stride : HIST_CHUNK;
     int32_t B = (int32_t)h->half_bins;
-    double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
-    /* Sampled: few values, plain loop; zeros land in bin B through the index formula. */
-    for (size_t i = 0; i < n; i += stride) {
-      float v = x[i];
-      if (!(fabsf(v) <= FLT_MAX)) continue;
-      h->bins[v == 0.0f ? B : bin_of(v, inv_w, B)]++;
-      h->binned++;
+    uint64_t binned = 0;
+    for (size_t c = 0; c < n; c += chunk) {
+      const float *xc = x + c;
+      size_t nc = n - c < chunk ? n - c : chunk;
+      if (!add_stats(h, xc, nc, simd, NULL, &zeros, &nonfinite, &lo, &hi)) continue;
+      double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
+      uint64_t *bins = h->bins;
+      for (size_t i = 0; i < nc; i += stride) {
+        float v = xc[i];
+        if (!(fabsf(v) <= FLT_MAX)) continue;
+        bins[v == 0.0f ? B : bin_of(v, inv_w, B)]++;
+        binned++;
+      }
     }
+    h->binned += binned;
     return;
   }
   int32_t idx[HIST_BLOCK + 8];

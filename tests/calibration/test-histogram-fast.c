@@ -164,6 +164,48 @@ static void histograms_equal_the_definition_with_and_without_avx2(void **s) {
   free(x);
 }
 
+static void sampled_histograms_bin_every_strideth_value_and_count_all(void **s) {
+  rng_state = 15;
+  const size_t n = 1 << 17;
+  float *x = malloc(n * sizeof *x), *picked = malloc(n * sizeof *picked);
+  static const size_t strides[] = {2, 64, 4096, 16384};
+  for (size_t k = 0; k < 4; k++)
+    for (int kind = 0; kind < 5; kind++) {
+      size_t stride = strides[k];
+      fill(x, n, kind, kind == 1);
+      size_t m = 0, finite = 0;
+      for (size_t i = 0; i < n; i++) finite += fabsf(x[i]) <= FLT_MAX;
+      for (size_t i = 0; i < n; i += stride) picked[m++] = x[i];
+      uint64_t ref[512];
+      int32_t ref_exp, all_exp;
+      naive_histogram(picked, m, 256, ref, &ref_exp);
+      uint64_t *unused = malloc(512 * sizeof *unused);
+      naive_histogram(x, n, 256, unused, &all_exp); /* the range comes from every value */
+      free(unused);
+      octet_hist h, one;
+      octet_error err = {0};
+      assert_int_equal(octet_hist_init(&h, 256, &err), OCTET_OK);
+      assert_int_equal(octet_hist_init(&one, 256, &err), OCTET_OK);
+      /* in two calls split at a multiple of the stride, as per-sample sampling does */
+      size_t half = n / 2 / stride * stride;
+      octet_hist_add_sampled(&h, x, half, stride);
+      octet_hist_add_sampled(&h, x + half, n - half, stride);
+      octet_hist_add_sampled(&one, x, n, stride);
+      assert_true(octet_hist_equal(&h, &one));
+      assert_int_equal(h.count, finite);
+      assert_int_equal(h.exp, all_exp);
+      /* the sampled values binned at the full range: widen the reference to it */
+      uint64_t wide[512] = {0};
+      int sh = ref_exp == OCTET_HIST_EMPTY_EXP ? 0 : all_exp - ref_exp;
+      for (int64_t b = 0; b < 512; b++) wide[256 + ((b - 256) >> sh)] += ref[b];
+      assert_memory_equal(h.bins, wide, sizeof wide);
+      octet_hist_free(&h);
+      octet_hist_free(&one);
+    }
+  free(x);
+  free(picked);
+}
+
 static void zero_extremes_are_stored_as_positive_zero(void **s) {
   float neg[] = {-0.0f, 1.0f}, pos[] = {0.0f, -0.0f, 2.0f};
   octet_hist a, b;
@@ -257,6 +299,7 @@ int main(void) {
     cmocka_unit_test(avx2_scan_equals_plain_scan_bit_for_bit),
     cmocka_unit_test(avx2_bin_indices_equal_plain_ones_bit_for_bit),
     cmocka_unit_test(histograms_equal_the_definition_with_and_without_avx2),
+    cmocka_unit_test(sampled_histograms_bin_every_strideth_value_and_count_all),
     cmocka_unit_test(zero_extremes_are_stored_as_positive_zero),
     cmocka_unit_test(entropy_threshold_has_the_smallest_kl_of_all_thresholds),
   };
