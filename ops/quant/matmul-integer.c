@@ -26,6 +26,8 @@ typedef struct mm_state {
    * straight into them (fused_dq), never stored as uint8. */
   const octet_q8_dynq *dq;
   bool fused_dq;
+  /* A constant b_scale found valid at create: runs that get the same tensor skip the check. */
+  const void *bs_ok;
 } mm_state;
 
 /* Shapes of one call: out = batch x M x N; per batch, where A's and B's matrices start. */
@@ -224,6 +226,10 @@ static octet_status mm_create(const octet_kernel_info *info, int op, int32_t *ou
   out_dtypes[0] = s->y_dt;
 
   s->uk = octet_qgemm_select();
+  const octet_tensor *cbs = s->i_bs < info->n_inputs && info->constant_inputs ? info->constant_inputs[s->i_bs] : NULL;
+  octet_error ignored;
+  if (cbs && cbs->data && !octet_q_check_scale(&s->node, cbs, octet_tensor_numel(cbs), "b_scale", &ignored))
+    s->bs_ok = cbs->data;
   if (op == OP_DQMM) {
     s->dq = octet_q8_dynq_select();
     s->fused_dq = s->uk && s->uk->fmt == OCTET_QFMT_I16X2;
@@ -557,7 +563,9 @@ OCTET_K_RUN(octet_k_qmatmul_run) {
     return st;
   if (bs && bzp && octet_tensor_numel(bs) != octet_tensor_numel(bzp))
     return mm_bad(s, err, "b_scale and b_zero_point differ in size");
-  if (bs && (st = octet_q_check_scale(&s->node, bs, octet_tensor_numel(bs), "b_scale", err))) return st;
+  if (bs && bs->data != s->bs_ok &&
+      (st = octet_q_check_scale(&s->node, bs, octet_tensor_numel(bs), "b_scale", err)))
+    return st;
   if (as && (st = octet_q_check_scale(&s->node, as, 0, "a_scale", err))) return st;
   if (ys && (st = octet_q_check_scale(&s->node, ys, 0, "y_scale", err))) return st;
   if (yzp && (st = octet_q_check_zp(&s->node, yzp, 0, s->y_dt, "y_zero_point", err))) return st;
