@@ -263,15 +263,15 @@ typedef struct kcase {
   const char *domain, *op;
   int opset;
   size_t n_in, n_out;
-  octet_tensor in[5];
-  bool is_const[5];
+  octet_tensor in[8];
+  bool is_const[8];
 } kcase;
 
 static void run_case(const kcase *c, const octet_host *host, octet_tensor *y) {
   const octet_kernel *k = octet_ops_find(octet_ops_plugin(), c->domain, c->op, c->opset);
   assert_non_null(k);
-  int32_t dts[5], odt[3];
-  const octet_tensor *consts[5], *ins[5];
+  int32_t dts[8], odt[3];
+  const octet_tensor *consts[8], *ins[8];
   for (size_t i = 0; i < c->n_in; i++) {
     dts[i] = c->in[i].data ? c->in[i].dtype : OCTET_DTYPE_UNDEFINED;
     ins[i] = c->in[i].data ? &c->in[i] : NULL;
@@ -363,6 +363,48 @@ static void test_kernels_match_reference_path(void **state) {
     }
 }
 
+static void fill_bytes(octet_tensor *t) {
+  for (size_t j = 0; j < octet_tensor_nbytes(t); j++) ((uint8_t *)t->data)[j] = (uint8_t)rnd();
+}
+
+/* The same task grouping and batch folding serve every int8 matmul: QLinearMatMul split across
+ * tasks, and MatMulInteger with per-row A zero points (batch not folded) against mask 0. */
+static void test_matmuls_match_reference_path_when_split(void **state) {
+  (void)state;
+  static const int64_t sh[][4] = {{1, 100, 96, 160}, {3, 40, 64, 96}, {1, 1, 700, 400}};
+  for (size_t i = 0; i < OCTET_COUNTOF(sh); i++) {
+    kcase c = {.domain = "", .op = "QLinearMatMul", .opset = 10, .n_in = 8, .n_out = 1};
+    int64_t ad[3] = {sh[i][0], sh[i][1], sh[i][2]}, bd[2] = {sh[i][2], sh[i][3]}, one[1] = {1};
+    c.in[0] = ad[0] > 1 ? make_t(OCTET_DTYPE_UINT8, 3, ad) : make_t(OCTET_DTYPE_UINT8, 2, ad + 1);
+    c.in[1] = make_t(OCTET_DTYPE_FLOAT, 0, one), c.in[2] = make_t(OCTET_DTYPE_UINT8, 0, one);
+    c.in[3] = make_t(OCTET_DTYPE_INT8, 2, bd);
+    c.in[4] = make_t(OCTET_DTYPE_FLOAT, 0, one), c.in[5] = make_t(OCTET_DTYPE_INT8, 0, one);
+    c.in[6] = make_t(OCTET_DTYPE_FLOAT, 0, one), c.in[7] = make_t(OCTET_DTYPE_UINT8, 0, one);
+    fill_bytes(&c.in[0]), fill_bytes(&c.in[3]);
+    ((uint8_t *)c.in[2].data)[0] = 131, ((uint8_t *)c.in[7].data)[0] = 120;
+    *(float *)c.in[1].data = 0.02f, *(float *)c.in[4].data = 0.01f, *(float *)c.in[6].data = 0.5f;
+    for (int j = 1; j < 8; j++) c.is_const[j] = true;
+    check_case(&c, "QLinearMatMul split");
+    for (int j = 0; j < 8; j++) free(c.in[j].data);
+  }
+  kcase c = {.domain = "", .op = "MatMulInteger", .opset = 10, .n_in = 4, .n_out = 1};
+  int64_t ad[3] = {2, 5, 33}, bd[2] = {33, 20}, md[1] = {5};
+  c.in[0] = make_t(OCTET_DTYPE_UINT8, 3, ad), c.in[1] = make_t(OCTET_DTYPE_UINT8, 2, bd);
+  c.in[2] = make_t(OCTET_DTYPE_UINT8, 1, md), c.in[3] = make_t(OCTET_DTYPE_UINT8, 0, md);
+  fill_bytes(&c.in[0]), fill_bytes(&c.in[1]), fill_bytes(&c.in[2]), fill_bytes(&c.in[3]);
+  c.is_const[1] = c.is_const[2] = c.is_const[3] = true;
+  check_case(&c, "MatMulInteger per-row zero points, batched");
+  /* the per-row zero points are those of each matrix's rows: check one element by hand */
+  octet_tensor y[3];
+  run_case(&c, NULL, y);
+  const uint8_t *a = c.in[0].data, *b = c.in[1].data, *za = c.in[2].data, zb = *(uint8_t *)c.in[3].data;
+  int32_t want = 0;
+  for (int k = 0; k < 33; k++) want += ((int32_t)a[(5 + 3) * 33 + k] - za[3]) * ((int32_t)b[k * 20 + 7] - zb);
+  assert_int_equal(((int32_t *)y[0].data)[(5 + 3) * 20 + 7], want);
+  free(y[0].data);
+  for (int j = 0; j < 4; j++) free(c.in[j].data);
+}
+
 int main(void) {
   struct CMUnitTest t[64];
   char names[64][96];
@@ -370,6 +412,7 @@ int main(void) {
   t[n++] = (struct CMUnitTest)cmocka_unit_test(test_reference_follows_onnx_dynamic_quantize_linear);
   t[n++] = (struct CMUnitTest)cmocka_unit_test(test_mask_zero_selects_reference);
   t[n++] = (struct CMUnitTest)cmocka_unit_test(test_kernels_match_reference_path);
+  t[n++] = (struct CMUnitTest)cmocka_unit_test(test_matmuls_match_reference_path_when_split);
   static const struct {
     const char *what;
     void (*fn)(void **);
