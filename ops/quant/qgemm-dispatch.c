@@ -363,7 +363,7 @@ void octet_qdw_c(const octet_qdw_args *a) {
 
 bool octet_qdw3_scratch(size_t oh, size_t ow, size_t *words) {
   if (ow > SIZE_MAX / 2 - 16) return false;
-  return octet_mul_size(oh / 2 + 2, octet_qdw3_width(ow), words);
+  return octet_mul_size(oh / 2 + 2, octet_qdw3_width(ow), words) && octet_add_size(*words, 8, words);
 }
 
 /* The 3x3 stride-1 kernels' twin: a direct loop over the bytes, padding read as zx. */

@@ -447,7 +447,7 @@ static inline void dw3_pairs16(int32_t *d, __m128i u, __m128i v, bool sgn) {
   _mm256_storeu_si256((__m256i *)(d + 8), sgn ? _mm256_cvtepi8_epi16(hi) : _mm256_cvtepu8_epi16(hi));
 }
 
-/* Pair row of padded rows p, p + 1: vw words, (zx, zx) outside the
+/* Pair row of padded rows p, p + 1: vw words (may write 7 more), (zx, zx) outside the
  * input's columns; a padding row reads as zx bytes. */
 static inline __attribute__((always_inline)) void dw3_vrow(const octet_qdw3_args *a, int32_t *d, size_t vw,
                                                            size_t p, bool sgn) {
@@ -472,8 +472,9 @@ static inline __attribute__((always_inline)) void dw3_vrow(const octet_qdw3_args
       dd[q] = dw3_pair(u, v);
     }
   }
-  for (q = pl + n; q + 8 <= vw; q += 8) _mm256_storeu_si256((__m256i *)(d + q), zv);
-  for (; q < vw; q++) d[q] = zz;
+  /* whole vectors: up to 7 words past the row land on the next row, written after this one
+   * (the scratch has 8 words of slack after the last) */
+  for (q = pl + n; q < vw; q += 8) _mm256_storeu_si256((__m256i *)(d + q), zv);
 }
 
 /* float(acc) * scale, clamped when needed, rounded. `clamp` false is only taken when
