@@ -30,4 +30,12 @@ void octet_hist_scan_avx2(const float *x, size_t n, octet_hist_scan *r);
  * returns SIZE_MAX, having written nothing, when it is not. */
 size_t octet_hist_index_avx2(const float *x, size_t m, double inv_w, int32_t B, int32_t *idx);
 
+/* Both in one pass: the scan of x, and the indices (as octet_hist_index_c) computed with inv_w,
+ * which are meaningful only when the scan's extremes fit the range inv_w was made for (the
+ * caller re-indexes after widening otherwise; non-finite values are left out in any case). Same
+ * conditions and results as octet_hist_scan_avx2 followed by octet_hist_index_avx2; SIZE_MAX
+ * (nothing done) when inv_w is not a normal float. */
+size_t octet_hist_scan_index_avx2(const float *x, size_t n, double inv_w, int32_t B, int32_t *idx,
+                                  octet_hist_scan *r);
+
 #endif

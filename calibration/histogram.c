@@ -63,7 +63,6 @@ static void widen(octet_hist *h, int32_t new_exp) {
 /* Two passes over the data (with AVX2 twins in histogram-avx2.c): extremes and special values
  * first, then bin indices a block at a time; only the increments are serial, and zeros (often
  * most of a ReLU output) skip them: the scan counted them for bin B. */
-#define HIST_BLOCK 256
 
 void octet_hist_scan_c(const float *x, size_t n, octet_hist_scan *r) {
   float lo = INFINITY, hi = -INFINITY;
@@ -169,15 +168,12 @@ static void tally_cover(tally *t, int32_t a, int32_t b) {
   }
 }
 
-/* Counts, extremes and range for n values (the tally, if any, is flushed before a widening);
- * returns false when none is finite. *lo_out, *hi_out: the finite extremes. */
-static bool add_stats(octet_hist *h, const float *x, size_t n, bool simd, tally *t, size_t *zeros_out,
-                      size_t *nonfinite_out, float *lo_out, float *hi_out) {
-  octet_hist_scan sc;
-  if (simd) octet_hist_scan_avx2(x, n, &sc);
-  else octet_hist_scan_c(x, n, &sc);
-  float lo = sc.lo, hi = sc.hi;
-  size_t nonfinite = sc.nonfinite, zeros = sc.zeros;
+/* Counts, extremes and range for n values from their scan (the tally, if any, is flushed
+ * before a widening); returns false when none is finite. *lo_out, *hi_out: finite extremes. */
+static bool apply_stats(octet_hist *h, const float *x, size_t n, const octet_hist_scan *sc, tally *t,
+                        size_t *zeros_out, size_t *nonfinite_out, float *lo_out, float *hi_out) {
+  float lo = sc->lo, hi = sc->hi;
+  size_t nonfinite = sc->nonfinite, zeros = sc->zeros;
   if (nonfinite) { /* extremes of the finite values only */
     lo = INFINITY;
     hi = -INFINITY;
@@ -219,10 +215,18 @@ static bool add_stats(octet_hist *h, const float *x, size_t n, bool simd, tally 
   return true;
 }
 
+static bool add_stats(octet_hist *h, const float *x, size_t n, bool simd, tally *t, size_t *zeros_out,
+                      size_t *nonfinite_out, float *lo_out, float *hi_out) {
+  octet_hist_scan sc;
+  if (simd) octet_hist_scan_avx2(x, n, &sc);
+  else octet_hist_scan_c(x, n, &sc);
+  return apply_stats(h, x, n, &sc, t, zeros_out, nonfinite_out, lo_out, hi_out);
+}
+
 /* Values are taken a chunk at a time (statistics, then bins) so the second pass reads them from
  * the L1 cache. Widening between chunks gives the same counts as binning all at the final
  * range, since bins nest exactly (histogram.h). */
-#define HIST_CHUNK 4096
+#define HIST_CHUNK 2048
 
 void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stride) {
   bool simd = octet_hist_simd_enabled();
@@ -251,7 +255,7 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
     h->binned += binned;
     return;
   }
-  int32_t idx[HIST_BLOCK + 8];
+  int32_t idx[HIST_CHUNK + 8];
   int32_t B = (int32_t)h->half_bins;
   /* The tally pays for itself on calls with many values per bin; its counters must not wrap. */
   tally tl, *t = h->half_bins <= TALLY_HALF_BINS && n >= 2 * (size_t)h->half_bins && n <= UINT32_MAX ? &tl : NULL;
@@ -260,7 +264,18 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
   for (size_t c = 0; c < n; c += HIST_CHUNK) {
     const float *xc = x + c;
     size_t nc = n - c < HIST_CHUNK ? n - c : HIST_CHUNK;
-    if (!add_stats(h, xc, nc, simd, t, &zeros, &nonfinite, &lo, &hi)) continue;
+    /* With AVX2 and a range already known, one pass scans and indexes; the indices are redone
+     * in the (rare) chunk that widens the range. */
+    int32_t exp_before = h->exp;
+    size_t k = SIZE_MAX;
+    octet_hist_scan sc;
+    if (simd && exp_before != OCTET_HIST_EMPTY_EXP)
+      k = octet_hist_scan_index_avx2(xc, nc, ldexp(1.0, log2u(h->half_bins) - exp_before), B, idx, &sc);
+    if (k == SIZE_MAX) {
+      if (simd) octet_hist_scan_avx2(xc, nc, &sc);
+      else octet_hist_scan_c(xc, nc, &sc);
+    }
+    if (!apply_stats(h, xc, nc, &sc, t, &zeros, &nonfinite, &lo, &hi)) continue;
     size_t finite = nc - nonfinite;
     h->binned += finite;
     h->bins[B] += zeros;
@@ -268,22 +283,20 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
     /* 1/w = B / 2^exp is a power of two, so v * inv_w is exact (|v * inv_w| < B): the bin
      * index is the floor of an exact product, as the histogram's definition wants. */
     double inv_w = ldexp(1.0, log2u(h->half_bins) - h->exp);
-    if (t) tally_cover(t, (int32_t)floor((double)lo * inv_w) + B, (int32_t)floor((double)hi * inv_w) + B);
-    for (size_t at = 0; at < nc; at += HIST_BLOCK) {
-      size_t m = nc - at < HIST_BLOCK ? nc - at : HIST_BLOCK;
-      const float *xb = xc + at;
-      size_t k = simd ? octet_hist_index_avx2(xb, m, inv_w, B, idx) : SIZE_MAX;
-      if (k == SIZE_MAX) k = octet_hist_index_c(xb, m, inv_w, B, idx);
-      if (t) {
-        size_t i = 0;
-        for (; i + 2 <= k; i += 2) {
-          t->c[0][idx[i]]++;
-          t->c[1][idx[i + 1]]++;
-        }
-        if (i < k) t->c[0][idx[i]]++;
-      } else {
-        for (size_t i = 0; i < k; i++) h->bins[idx[i]]++;
+    if (k == SIZE_MAX || h->exp != exp_before) {
+      k = simd ? octet_hist_index_avx2(xc, nc, inv_w, B, idx) : SIZE_MAX;
+      if (k == SIZE_MAX) k = octet_hist_index_c(xc, nc, inv_w, B, idx);
+    }
+    if (t) {
+      tally_cover(t, (int32_t)floor((double)lo * inv_w) + B, (int32_t)floor((double)hi * inv_w) + B);
+      size_t i = 0;
+      for (; i + 2 <= k; i += 2) {
+        t->c[0][idx[i]]++;
+        t->c[1][idx[i + 1]]++;
       }
+      if (i < k) t->c[0][idx[i]]++;
+    } else {
+      for (size_t i = 0; i < k; i++) h->bins[idx[i]]++;
     }
   }
   if (t) tally_flush(t, h);

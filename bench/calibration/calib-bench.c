@@ -4,7 +4,6 @@
  * (octet_observe_list); then each range method's table is timed. Rounds are interleaved batch by
  * batch and each batch's best counts; times are process CPU seconds (steadier than wall time on a shared machine).
  *   calib-bench MODEL DATA.npy [SAMPLES] [ROUNDS] */
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -24,19 +23,29 @@ static int check(octet_status st, const octet_error *err) {
 }
 
 /* Sessions of one round: plain (inputs still observed, into a throwaway calibrator, so every
- * kind does the same work outside the session), every tensor, the quantizer's tensors. */
+ * kind does the same work outside the session), an observer that does nothing (what observing
+ * costs the session itself), every tensor, the quantizer's tensors. */
+enum { PLAIN, NOOP, ALL, LIST, KINDS };
+
 typedef struct kind {
   octet_calibrator *cal;
   octet_session *s;
 } kind;
 
-static int make_kind(const octet_model *m, bool observe, const char **names, size_t n_names, kind *k) {
+static int ignore(void *ctx, const char *tensor, const char *node, const octet_tensor *value) {
+  (void)ctx, (void)tensor, (void)node, (void)value;
+  return 0;
+}
+
+static int make_kind(const octet_model *m, int which, const char **names, size_t n_names, kind *k) {
   octet_error err = {0};
   if (check(octet_calibrator_create(NULL, &k->cal, &err), &err)) return 1;
   octet_session_options so = {.n_threads = 1};
-  if (observe) {
-    so.observer = octet_calibrator_observer;
+  if (which != PLAIN) {
+    so.observer = which == NOOP ? ignore : octet_calibrator_observer;
     so.observer_ctx = k->cal;
+  }
+  if (which == LIST) {
     so.observe_names = names;
     so.n_observe_names = n_names;
   }
@@ -71,20 +80,20 @@ int main(int argc, char **argv) {
     if (type.rank > 0 && type.dims[0] > 0) step = (uint64_t)type.dims[0];
   }
   size_t n_batches = (size_t)((n + step - 1) / step);
-  double *best = malloc(3 * (n_batches ? n_batches : 1) * sizeof *best);
+  double *best = malloc(KINDS * (n_batches ? n_batches : 1) * sizeof *best);
   if (!best) return 1;
-  for (size_t i = 0; i < 3 * n_batches; i++) best[i] = 1e30;
-  kind kinds[3] = {{0}};
+  for (size_t i = 0; i < KINDS * n_batches; i++) best[i] = 1e30;
+  kind kinds[KINDS] = {{0}};
   for (int r = 0; r < rounds; r++) {
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < KINDS; k++) {
       octet_session_destroy(kinds[k].s);
       octet_calibrator_destroy(kinds[k].cal);
-      if (make_kind(m, k > 0, k == 2 ? names : NULL, k == 2 ? n_names : 0, &kinds[k])) return 1;
+      if (make_kind(m, k, names, n_names, &kinds[k])) return 1;
     }
     for (size_t b = 0; b < n_batches; b++) {
       uint64_t first = b * step, last = first + step < n ? first + step : n;
-      for (int j = 0; j < 3; j++) {
-        int k = (int)((r + b + (size_t)j) % 3);
+      for (int j = 0; j < KINDS; j++) {
+        int k = (int)((r + b + (size_t)j) % KINDS);
         double t0 = now();
         if (check(octet_calibrate(kinds[k].cal, kinds[k].s, m, &ds, first, last, step, NULL, NULL, &err), &err))
           return 1;
@@ -93,16 +102,16 @@ int main(int argc, char **argv) {
       }
     }
   }
-  double t_plain = 0, t_all = 0, t_list = 0;
-  for (size_t b = 0; b < n_batches; b++) {
-    t_plain += best[b];
-    t_all += best[n_batches + b];
-    t_list += best[2 * n_batches + b];
-  }
+  double t[KINDS] = {0};
+  for (int k = 0; k < KINDS; k++)
+    for (size_t b = 0; b < n_batches; b++) t[k] += best[k * n_batches + b];
   free(best);
-  octet_calibrator *all = kinds[1].cal, *list = kinds[2].cal;
+  double t_plain = t[PLAIN], t_noop = t[NOOP], t_all = t[ALL], t_list = t[LIST];
+  octet_calibrator *all = kinds[ALL].cal, *list = kinds[LIST].cal;
   printf("%s: %llu samples, best of %d, CPU seconds\n", argv[1], (unsigned long long)n, rounds);
   printf("  float inference              %8.3f s\n", t_plain);
+  printf("  an observer doing nothing    %8.3f s  ratio %.3f (+%.1f %%)\n", t_noop, t_noop / t_plain,
+         100.0 * (t_noop / t_plain - 1.0));
   printf("  observing every tensor       %8.3f s  ratio %.3f (+%.1f %%)\n", t_all, t_all / t_plain,
          100.0 * (t_all / t_plain - 1.0));
   printf("  observing the quantizer's %4zu %8.3f s  ratio %.3f (+%.1f %%)\n", n_names, t_list,
@@ -125,7 +134,7 @@ int main(int argc, char **argv) {
              names_of[c], methods[k], best, best / t_plain, 100.0 * (observe[c] + best) / t_plain);
     }
   octet_observe_list_free(names);
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < KINDS; k++) {
     octet_session_destroy(kinds[k].s);
     octet_calibrator_destroy(kinds[k].cal);
   }

@@ -77,7 +77,7 @@ static void avx2_scan_equals_plain_scan_bit_for_bit(void **s) {
   free(x);
 }
 
-static void avx2_bin_indices_equal_plain_ones_bit_for_bit(void **s) {
+static void avx2_bin_indices_and_one_pass_equal_plain_ones_bit_for_bit(void **s) {
   if (!have_simd()) skip();
   rng_state = 12;
   float x[300];
@@ -104,6 +104,19 @@ static void avx2_bin_indices_equal_plain_ones_bit_for_bit(void **s) {
     }
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na * sizeof *a);
+    /* the one-pass twin: the same indices and the same scan */
+    octet_hist_scan sa, sb;
+    octet_hist_scan_c(x, m, &sa);
+    size_t nf = octet_hist_scan_index_avx2(x, m, inv_w, B, b, &sb);
+    assert_int_equal(nf, na);
+    assert_memory_equal(a, b, na * sizeof *a);
+    assert_int_equal(sa.zeros, sb.zeros);
+    assert_int_equal(sa.nonfinite, sb.nonfinite);
+    if (!sa.nonfinite) {
+      float l1 = sa.lo + 0.0f, l2 = sb.lo + 0.0f, h1 = sa.hi + 0.0f, h2 = sb.hi + 0.0f;
+      assert_memory_equal(&l1, &l2, sizeof l1);
+      assert_memory_equal(&h1, &h2, sizeof h1);
+    }
     for (size_t i = 0; i < na; i++) {
       assert_true(a[i] >= 0);
       assert_true(a[i] < 2 * B);
@@ -297,7 +310,7 @@ static void entropy_threshold_has_the_smallest_kl_of_all_thresholds(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(avx2_scan_equals_plain_scan_bit_for_bit),
-    cmocka_unit_test(avx2_bin_indices_equal_plain_ones_bit_for_bit),
+    cmocka_unit_test(avx2_bin_indices_and_one_pass_equal_plain_ones_bit_for_bit),
     cmocka_unit_test(histograms_equal_the_definition_with_and_without_avx2),
     cmocka_unit_test(sampled_histograms_bin_every_strideth_value_and_count_all),
     cmocka_unit_test(zero_extremes_are_stored_as_positive_zero),
