@@ -12,8 +12,8 @@
 
 void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
 void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
-void octet_qs16_quant_row__avx2(int16_t *dst, size_t tile, const float *x, size_t K, float scale,
-                                int32_t zp);
+void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
+                                 size_t K, float scale, int32_t zp);
 
 void octet_q8_minmax_ref(const float *x, size_t n, float *lo, float *hi) {
   float l = INFINITY, h = -INFINITY;
@@ -29,20 +29,24 @@ void octet_qu8_quantize_ref(uint8_t *y, const float *x, size_t n, float scale, i
   for (size_t i = 0; i < n; i++) y[i] = (uint8_t)octet_quantize_value(x[i], scale, zp, r);
 }
 
-void octet_qs16_quant_row_ref(int16_t *dst, size_t tile, const float *x, size_t K, float scale,
-                              int32_t zp) {
+void octet_qs16_quant_rows_ref(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
+                               size_t K, float scale, int32_t zp) {
   octet_qrange r = {0, 255};
-  for (size_t k = 0; k < K; k++)
-    dst[(k / 2) * tile * 2 + (k & 1)] = (int16_t)(octet_quantize_value(x[k], scale, zp, r) - zp);
-  if (K & 1) dst[(K / 2) * tile * 2 + 1] = 0;
+  for (size_t i = 0; i < rows; i++) {
+    int16_t *d = dst + i * 2;
+    const float *xi = x + i * ld;
+    for (size_t k = 0; k < K; k++)
+      d[(k / 2) * tile * 2 + (k & 1)] = (int16_t)(octet_quantize_value(xi[k], scale, zp, r) - zp);
+    if (K & 1) d[(K / 2) * tile * 2 + 1] = 0;
+  }
 }
 
 static const octet_q8_dynq g_variants[] = {
 #if OCTET_Q8DYN_AVX2
     {"avx2", OCTET_CPU_LEVEL_AVX2, octet_q8_minmax__avx2, octet_qu8_quantize__avx2,
-     octet_qs16_quant_row__avx2},
+     octet_qs16_quant_rows__avx2},
 #endif
-    {"ref", 0, octet_q8_minmax_ref, octet_qu8_quantize_ref, octet_qs16_quant_row_ref},
+    {"ref", 0, octet_q8_minmax_ref, octet_qu8_quantize_ref, octet_qs16_quant_rows_ref},
 };
 
 size_t octet_q8_dynq_count(void) { return OCTET_COUNTOF(g_variants); }
@@ -69,8 +73,13 @@ void octet_qs16_quant_pack(const octet_q8_dynq *v, octet_qgemm_panels *p, void *
                            int32_t zp, size_t r0, size_t r1) {
   octet_qgemm_panels_init(p, mem, rows, K, tile);
   size_t k2 = p->k2;
-  for (size_t r = r0; r < r1; r++)
-    v->quant_row(p->data + (r / tile) * tile * k2 * 2 + (r % tile) * 2, tile, src + r * ld, K, scale, zp);
+  /* one call per panel's share of [r0, r1): its rows are neighbours in the panel */
+  for (size_t r = r0; r < r1;) {
+    size_t n = tile - r % tile < r1 - r ? tile - r % tile : r1 - r;
+    v->quant_rows(p->data + (r / tile) * tile * k2 * 2 + (r % tile) * 2, tile, src + r * ld, ld, n, K,
+                  scale, zp);
+    r += n;
+  }
   if (r1 == rows && rows % tile) {
     /* the last panel's missing rows read as zeros */
     size_t last = rows - rows % tile;

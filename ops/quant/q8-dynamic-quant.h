@@ -17,25 +17,27 @@
 typedef void (*octet_q8_minmax_fn)(const float *x, size_t n, float *lo, float *hi);
 /* y[i] = octet_quantize_value(x[i], scale, zp, [0, 255]) for i < n (uint8). */
 typedef void (*octet_qu8_quantize_fn)(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
-/* One row of A into an int16-pair panel: dst[(k / 2) * tile * 2 + (k & 1)] =
- * octet_quantize_value(x[k], scale, zp, [0, 255]) - zp for k < K, and 0 in the pair's second
- * half when K is odd (the layout of octet_qgemm_panels_pack with the zero point subtracted). */
-typedef void (*octet_qs16_quant_row_fn)(int16_t *dst, size_t tile, const float *x, size_t K,
-                                        float scale, int32_t zp);
+/* `rows` consecutive rows of A (row i at x + i * ld) into consecutive row slots of one int16-pair
+ * panel: row i, value k at dst[(k / 2) * tile * 2 + i * 2 + (k & 1)] =
+ * octet_quantize_value(x[i * ld + k], scale, zp, [0, 255]) - zp, and 0 in the pair's second
+ * half when K is odd (the layout of octet_qgemm_panels_pack with the zero point subtracted).
+ * Nothing else in the panel is written. */
+typedef void (*octet_qs16_quant_rows_fn)(int16_t *dst, size_t tile, const float *x, size_t ld,
+                                         size_t rows, size_t K, float scale, int32_t zp);
 
 typedef struct octet_q8_dynq {
   const char *name; /* ISA of the variant */
   uint32_t cpu_features;
   octet_q8_minmax_fn minmax;
   octet_qu8_quantize_fn quantize;
-  octet_qs16_quant_row_fn quant_row;
+  octet_qs16_quant_rows_fn quant_rows;
 } octet_q8_dynq;
 
 /* The references. */
 void octet_q8_minmax_ref(const float *x, size_t n, float *lo, float *hi);
 void octet_qu8_quantize_ref(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
-void octet_qs16_quant_row_ref(int16_t *dst, size_t tile, const float *x, size_t K, float scale,
-                              int32_t zp);
+void octet_qs16_quant_rows_ref(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
+                               size_t K, float scale, int32_t zp);
 
 /* Every variant built (the reference last); the best one octet_cpu_features() allows. */
 size_t octet_q8_dynq_count(void);

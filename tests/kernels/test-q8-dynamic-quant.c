@@ -99,7 +99,7 @@ static void test_reference_follows_onnx_dynamic_quantize_linear(void **state) {
   assert_int_equal(q[6], 0);
   /* the packed row holds q - zp */
   int16_t d[8] = {0};
-  octet_qs16_quant_row_ref(d, 1, t, 3, 1.0f, 128);
+  octet_qs16_quant_rows_ref(d, 1, t, 3, 1, 3, 1.0f, 128);
   assert_int_equal(d[0], 0);
   assert_int_equal(d[1], 2);
   assert_int_equal(d[2], 2);
@@ -173,31 +173,33 @@ static void test_quantize_matches_reference(void **state) {
   free(x), free(r), free(g);
 }
 
-static void test_quant_row_matches_reference(void **state) {
+static void test_quant_rows_matches_reference(void **state) {
   const octet_q8_dynq *v = *state;
   if (!variant_runs(v)) skip();
   static const size_t tiles[] = {1, 4, 6, 8};
-  float *x = malloc(4096 * sizeof *x);
+  size_t ld = 2200;
+  float *x = malloc(8 * ld * sizeof *x);
   size_t cap = 8 * 2200;
   int16_t *r = malloc(cap * sizeof *r), *g = malloc(cap * sizeof *g);
   for (int p = 0; p < P_COUNT; p++)
     for (size_t si = 0; si < OCTET_COUNTOF(g_sizes); si++)
       for (size_t ti = 0; ti < OCTET_COUNTOF(tiles); ti++) {
         size_t K = g_sizes[si], tile = tiles[ti], used = (K / 2 + 1) * tile * 2;
-        fill(x, K, p);
+        /* any run of neighbouring rows inside the panel: odd and even counts, any start */
+        size_t first = rnd() % tile, rows = 1 + rnd() % (tile - first);
+        fill(x, rows * ld, p);
         float s;
         int32_t z;
         pick_qparams(x, K, (int)(rnd() % 5), &s, &z);
-        /* sentinels elsewhere in the panel must survive: rows of a panel are written by
-         * different threads */
+        /* sentinels in the other rows' slots must survive: threads write other rows */
         for (size_t i = 0; i < used; i++) r[i] = g[i] = (int16_t)(0x5a5a + i);
-        octet_qs16_quant_row_ref(r, tile, x, K, s, z);
-        v->quant_row(g, tile, x, K, s, z);
+        octet_qs16_quant_rows_ref(r + first * 2, tile, x, ld, rows, K, s, z);
+        v->quant_rows(g + first * 2, tile, x, ld, rows, K, s, z);
         if (memcmp(r, g, used * sizeof *r)) {
           size_t i = 0;
           while (r[i] == g[i]) i++;
-          fail_msg("%s quant_row pattern %d K %zu tile %zu: element %zu is %d, reference %d", v->name,
-                   p, K, tile, i, g[i], r[i]);
+          fail_msg("%s quant_rows pattern %d K %zu tile %zu rows %zu+%zu: element %zu is %d, reference %d",
+                   v->name, p, K, tile, first, rows, i, g[i], r[i]);
         }
       }
   free(x), free(r), free(g);
@@ -418,7 +420,7 @@ int main(void) {
     void (*fn)(void **);
   } per[] = {{"minmax_and_qparams_match_reference", test_minmax_and_qparams_match_reference},
              {"quantize_matches_reference", test_quantize_matches_reference},
-             {"quant_row_matches_reference", test_quant_row_matches_reference},
+             {"quant_rows_matches_reference", test_quant_rows_matches_reference},
              {"quant_pack_equals_quantize_then_pack", test_quant_pack_equals_quantize_then_pack}};
   for (size_t i = 0; i < octet_q8_dynq_count(); i++)
     for (size_t j = 0; j < OCTET_COUNTOF(per) && n < 64; j++) {

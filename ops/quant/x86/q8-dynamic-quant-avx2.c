@@ -8,8 +8,8 @@
 
 void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
 void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
-void octet_qs16_quant_row__avx2(int16_t *dst, size_t tile, const float *x, size_t K, float scale,
-                                int32_t zp);
+void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
+                                 size_t K, float scale, int32_t zp);
 
 /* minps(x, acc) is (x < acc ? x : acc) lane by lane, exactly the scalar compare, so a NaN in x
  * is skipped as in the reference; the order of the (NaN-free) reductions cannot change a
@@ -66,12 +66,9 @@ void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale,
   for (; i < n; i++) y[i] = (uint8_t)octet_quantize_value(x[i], scale, zp, r);
 }
 
-void octet_qs16_quant_row__avx2(int16_t *dst, size_t tile, const float *x, size_t K, float scale,
-                                int32_t zp) {
-  /* q - zp = clamp_round(x / scale, -zp, 255 - zp): the zero point never needs adding back */
-  __m256 s = _mm256_set1_ps(scale), lo = _mm256_set1_ps((float)(0 - zp)),
-         hi = _mm256_set1_ps((float)(255 - zp));
-  size_t step = tile * 2; /* int16 between consecutive k pairs of one row */
+/* One row: per 8 values, 4 pairs stored 32 bits at a time at the row's slot of each k pair. */
+static void quant_row1(int16_t *dst, size_t step, const float *x, size_t K, float scale, int32_t zp,
+                       __m256 s, __m256 lo, __m256 hi) {
   size_t k = 0;
   for (; k + 8 <= K; k += 8) {
     __m256i v = quant8(x + k, s, lo, hi);
@@ -88,4 +85,42 @@ void octet_qs16_quant_row__avx2(int16_t *dst, size_t tile, const float *x, size_
   for (; k < K; k++)
     dst[(k / 2) * step + (k & 1)] = (int16_t)(octet_quantize_value(x[k], scale, zp, r) - zp);
   if (K & 1) dst[(K / 2) * step + 1] = 0;
+}
+
+/* Two neighbouring rows: their slots of one k pair are adjacent, so each k pair takes one
+ * 64-bit store (row i's pair, then row i + 1's) instead of two 32-bit ones. */
+static void quant_row2(int16_t *dst, size_t step, const float *x0, const float *x1, size_t K,
+                       float scale, int32_t zp, __m256 s, __m256 lo, __m256 hi) {
+  size_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    __m256i v0 = quant8(x0 + k, s, lo, hi), v1 = quant8(x1 + k, s, lo, hi);
+    /* per lane: dwords (row0 pair a, row0 pair b, row1 pair a, row1 pair b) -> (0a, 1a, 0b, 1b) */
+    __m256i w = _mm256_shuffle_epi32(_mm256_packs_epi32(v0, v1), 0xd8);
+    __m128i a = _mm256_castsi256_si128(w), b = _mm256_extracti128_si256(w, 1);
+    int16_t *d = dst + (k / 2) * step;
+    _mm_storel_epi64((__m128i *)d, a);
+    _mm_storeh_pd((double *)(void *)(d + step), _mm_castsi128_pd(a));
+    _mm_storel_epi64((__m128i *)(d + 2 * step), b);
+    _mm_storeh_pd((double *)(void *)(d + 3 * step), _mm_castsi128_pd(b));
+  }
+  if (k < K) {
+    octet_qrange r = {0, 255};
+    for (size_t j = k; j < K; j++) {
+      dst[(j / 2) * step + (j & 1)] = (int16_t)(octet_quantize_value(x0[j], scale, zp, r) - zp);
+      dst[(j / 2) * step + 2 + (j & 1)] = (int16_t)(octet_quantize_value(x1[j], scale, zp, r) - zp);
+    }
+  }
+  if (K & 1) dst[(K / 2) * step + 1] = dst[(K / 2) * step + 3] = 0;
+}
+
+void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
+                                 size_t K, float scale, int32_t zp) {
+  /* q - zp = clamp_round(x / scale, -zp, 255 - zp): the zero point never needs adding back */
+  __m256 s = _mm256_set1_ps(scale), lo = _mm256_set1_ps((float)(0 - zp)),
+         hi = _mm256_set1_ps((float)(255 - zp));
+  size_t step = tile * 2; /* int16 between consecutive k pairs of one row */
+  size_t i = 0;
+  for (; i + 2 <= rows; i += 2)
+    quant_row2(dst + i * 2, step, x + i * ld, x + (i + 1) * ld, K, scale, zp, s, lo, hi);
+  if (i < rows) quant_row1(dst + i * 2, step, x + i * ld, K, scale, zp, s, lo, hi);
 }
