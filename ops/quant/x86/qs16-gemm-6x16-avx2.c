@@ -506,15 +506,23 @@ static inline __m256i dw3_requant32(__m256i v0, __m256i v1, __m256i v2, __m256i 
   return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/* Taps of one output row on pair rows V0, V1 (weights u0-2 on V0, v0-2 on V1) for 8 pixels. */
-#define DW3_LD(p) _mm256_loadu_si256((const __m256i *)(p))
-#define DW3_ACC8(x)                                                                                       \
-  _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(DW3_LD(V0 + (x)), u0),              \
-                                                     _mm256_madd_epi16(DW3_LD(V0 + (x) + 1), u1)),         \
-                                    _mm256_add_epi32(_mm256_madd_epi16(DW3_LD(V0 + (x) + 2), u2), bias)),   \
-                   _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(DW3_LD(V1 + (x)), v0),              \
-                                                     _mm256_madd_epi16(DW3_LD(V1 + (x) + 1), v1)),         \
-                                    _mm256_madd_epi16(DW3_LD(V1 + (x) + 2), v2)))
+/* Taps of one output row on pair rows V0, V1 (weights u0-2 on V0, v0-2 on V1) for 8 pixels.
+ * Two short chains, and an empty asm that pins the result: without it the compiler hoists the
+ * 24 products of a 32-pixel step ahead of their sums and spills them to the stack. */
+static inline __attribute__((always_inline)) __m256i dw3_acc8(const int32_t *V0, const int32_t *V1, __m256i u0,
+                                                              __m256i u1, __m256i u2, __m256i v0, __m256i v1,
+                                                              __m256i v2, __m256i bias) {
+  __m256i p = _mm256_add_epi32(bias, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)V0), u0));
+  __m256i q = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)V1), v0);
+  p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(V0 + 1)), u1));
+  q = _mm256_add_epi32(q, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(V1 + 1)), v1));
+  p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(V0 + 2)), u2));
+  q = _mm256_add_epi32(q, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(V1 + 2)), v2));
+  p = _mm256_add_epi32(p, q);
+  __asm__("" : "+x"(p));
+  return p;
+}
+#define DW3_ACC8(x) dw3_acc8(V0 + (x), V1 + (x), u0, u1, u2, v0, v1, v2, bias)
 
 /* One output row: six tap-pair weights in registers (a pass per output row keeps every weight
  * in a register; two rows at once would reload twelve per step). Steps of 32, 16, then 8 or
@@ -525,11 +533,13 @@ static inline __attribute__((always_inline)) void dw3_row_out(const int32_t *V0,
                                                               bool sgn, bool clamp) {
   __m256i u0 = W[0], u1 = W[1], u2 = W[2], v0 = W[3], v1 = W[4], v2 = W[5];
   size_t x = 0;
-  for (; x + 32 <= ow; x += 32)
-    _mm256_storeu_si256((__m256i *)(o + x), dw3_requant32(DW3_ACC8(x), DW3_ACC8(x + 8), DW3_ACC8(x + 16),
-                                                          DW3_ACC8(x + 24), s, rq, zp16, sgn, clamp));
+  for (; x + 32 <= ow; x += 32) {
+    __m256i a0 = DW3_ACC8(x), a1 = DW3_ACC8(x + 8), a2 = DW3_ACC8(x + 16), a3 = DW3_ACC8(x + 24);
+    _mm256_storeu_si256((__m256i *)(o + x), dw3_requant32(a0, a1, a2, a3, s, rq, zp16, sgn, clamp));
+  }
   if (x + 16 <= ow) {
-    _mm_storeu_si128((__m128i *)(o + x), dw3_requant16(DW3_ACC8(x), DW3_ACC8(x + 8), s, rq, zp16, sgn, clamp));
+    __m256i a0 = DW3_ACC8(x), a1 = DW3_ACC8(x + 8);
+    _mm_storeu_si128((__m128i *)(o + x), dw3_requant16(a0, a1, s, rq, zp16, sgn, clamp));
     x += 16;
   }
   if (x < ow) {
@@ -545,7 +555,6 @@ static inline __attribute__((always_inline)) void dw3_row_out(const int32_t *V0,
   }
 }
 #undef DW3_ACC8
-#undef DW3_LD
 
 static inline __attribute__((always_inline)) void dw3_run(const octet_qdw3_args *a, const __m256i W[12],
                                                           __m256i bias, bool sgn, bool clamp) {
