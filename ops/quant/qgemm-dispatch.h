@@ -105,7 +105,7 @@ typedef struct octet_qdw3_args {
 typedef void (*octet_qdw3_fn)(const octet_qdw3_args *a);
 /* Words per pair row for rows of ow outputs, and the scratch a 3x3 kernel needs (every pair
  * row of the channel: (oh + 1) / 2 + 1 of them, and 8 words of slack); false on overflow. */
-static inline size_t octet_qdw3_width(size_t ow) { return ((ow + 15) & ~(size_t)15) + 8; }
+static inline size_t octet_qdw3_width(size_t ow) { return ((ow + 15) & ~(size_t)15) + 16; }
 bool octet_qdw3_scratch(size_t oh, size_t ow, size_t *words);
 
 
