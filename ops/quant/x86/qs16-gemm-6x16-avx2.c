@@ -556,29 +556,24 @@ static inline __attribute__((always_inline)) void dw3_row_out(const int32_t *V0,
 }
 #undef DW3_ACC8
 
-/* Every pair row of the channel first (a few KiB, they stay in L1): reading words right after
- * storing them would make the unaligned loads wait on failed store forwarding. One copy per
- * input signedness, so the block loop carries no run-time choice. */
-static void dw3_prep_u8(const octet_qdw3_args *a, size_t vw, size_t nj, size_t off) {
-  for (size_t j = 0; j <= nj; j++) dw3_vrow(a, a->scratch + j * vw + off, vw - off, 2 * j, false);
-}
-static void dw3_prep_s8(const octet_qdw3_args *a, size_t vw, size_t nj, size_t off) {
-  for (size_t j = 0; j <= nj; j++) dw3_vrow(a, a->scratch + j * vw + off, vw - off, 2 * j, true);
-}
-
+/* Pair rows are built one step ahead of their first use: row j + 2 while rows 2j, 2j + 1 are
+ * computed, so the stores (shuffle and store ports) overlap the products (multiply ports), and
+ * no load reads words stored just before it (failed store forwarding would stall it). */
 static inline __attribute__((always_inline)) void dw3_run(const octet_qdw3_args *a, const __m256i W[12],
-                                                          __m256i bias, bool osgn, bool clamp) {
+                                                          __m256i bias, bool xsgn, bool osgn, bool clamp) {
   rq_consts rq = rq_make(a->zp, a->out_dtype);
   __m256i zp16 = _mm256_set1_epi16((int16_t)a->zp);
   __m256 s = _mm256_set1_ps(a->scale);
   /* Row j starts `off` words into its slot so that the input's columns (from pl on) are stored
    * 32-byte aligned (with an aligned scratch): misaligned 32-byte stores cost twice. */
   size_t vw = octet_qdw3_width(a->ow), nj = (a->oh + 1) / 2, off = (8 - a->pl % 8) % 8;
-  if (a->x_signed) dw3_prep_s8(a, vw, nj, off);
-  else dw3_prep_u8(a, vw, nj, off);
+  int32_t *rows = a->scratch + off;
+  dw3_vrow(a, rows, vw - off, 0, xsgn);
+  dw3_vrow(a, rows + vw, vw - off, 2, xsgn);
   uint8_t *out = a->out;
   for (size_t j = 0; j < nj; j++) {
-    const int32_t *V0 = a->scratch + j * vw + off, *V1 = V0 + vw;
+    if (j + 2 <= nj) dw3_vrow(a, rows + (j + 2) * vw, vw - off, 2 * j + 4, xsgn);
+    const int32_t *V0 = rows + j * vw, *V1 = V0 + vw;
     uint8_t *o0 = out + 2 * j * a->ow;
     dw3_row_out(V0, V1, o0, a->ow, W, bias, s, &rq, zp16, osgn, clamp);
     if (2 * j + 1 < a->oh) dw3_row_out(V0, V1, o0 + a->ow, a->ow, W + 6, bias, s, &rq, zp16, osgn, clamp);
@@ -603,8 +598,13 @@ void octet_qs16_dw3x3__avx2(const octet_qdw3_args *a) {
   __m256i bias = _mm256_set1_epi32((int32_t)((uint32_t)a->bias - (uint32_t)a->zx * wsum));
   /* specialised on the flags so the loops carry no run-time choice */
   bool osgn = a->out_dtype == 3;
-  if (clamp && osgn) dw3_run(a, W, bias, true, true);
-  else if (clamp) dw3_run(a, W, bias, false, true);
-  else if (osgn) dw3_run(a, W, bias, true, false);
-  else dw3_run(a, W, bias, false, false);
+  if (clamp) {
+    dw3_run(a, W, bias, a->x_signed, osgn, true); /* rare: no need to specialise further */
+  } else if (a->x_signed) {
+    if (osgn) dw3_run(a, W, bias, true, true, false);
+    else dw3_run(a, W, bias, true, false, false);
+  } else {
+    if (osgn) dw3_run(a, W, bias, false, true, false);
+    else dw3_run(a, W, bias, false, false, false);
+  }
 }
