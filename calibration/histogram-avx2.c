@@ -129,7 +129,10 @@ AVX2 size_t octet_hist_index_avx2(const float *x, size_t m, double inv_w, int32_
   return k;
 }
 
-/* One pass: the extremes, zeros and non-finite values of the scan, and the packed indices. */
+/* One pass: the extremes, zeros and non-finite values of the scan, and the packed indices.
+ * Leaner than the two loops above: a negative value's floor is at most -1, so min(q, -1) on
+ * negative lanes fixes the products that underflow to -0; and every value is a zero, a packed
+ * index or non-finite, so non-finite values are counted as what is left. */
 AVX2 size_t octet_hist_scan_index_avx2(const float *x, size_t n, double inv_w, int32_t B, int32_t *idx,
                                        octet_hist_scan *r) {
   if (!(inv_w >= 0x1p-126 && inv_w <= 0x1p127) || n > ((size_t)1 << 33)) return SIZE_MAX;
@@ -137,8 +140,7 @@ AVX2 size_t octet_hist_scan_index_avx2(const float *x, size_t n, double inv_w, i
   __m256 s = _mm256_set1_ps((float)inv_w), zero = _mm256_setzero_ps(), maxf = _mm256_set1_ps(FLT_MAX);
   __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   __m256 vlo = _mm256_set1_ps(INFINITY), vhi = _mm256_set1_ps(-INFINITY);
-  __m256i vb = _mm256_set1_epi32(B), vb1 = _mm256_set1_epi32(B - 1), vz = _mm256_setzero_si256();
-  __m256i vnf = _mm256_setzero_si256();
+  __m256i vb = _mm256_set1_epi32(B), vmaxi = _mm256_set1_epi32(INT32_MAX), vz = _mm256_setzero_si256();
   size_t i = 0, k = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(x + i);
@@ -147,31 +149,27 @@ AVX2 size_t octet_hist_scan_index_avx2(const float *x, size_t n, double inv_w, i
     __m256 isz = _mm256_cmp_ps(v, zero, _CMP_EQ_OQ);
     __m256 fin = _mm256_cmp_ps(_mm256_and_ps(v, absmask), maxf, _CMP_LE_OQ);
     vz = _mm256_sub_epi32(vz, _mm256_castps_si256(isz));
-    vnf = _mm256_add_epi32(vnf, _mm256_castps_si256(fin)); /* -1 per finite lane */
-    __m256 p = _mm256_mul_ps(v, s);
-    __m256i q = _mm256_add_epi32(_mm256_cvttps_epi32(_mm256_floor_ps(p)), vb);
-    __m256 under = _mm256_and_ps(_mm256_cmp_ps(p, zero, _CMP_EQ_OQ), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    q = _mm256_blendv_epi8(q, vb1, _mm256_castps_si256(under));
+    __m256i q = _mm256_cvttps_epi32(_mm256_floor_ps(_mm256_mul_ps(v, s)));
+    __m256i cap = _mm256_or_si256(_mm256_srai_epi32(_mm256_castps_si256(v), 31), vmaxi); /* -1 or INT_MAX */
+    q = _mm256_add_epi32(_mm256_min_epi32(q, cap), vb);
     unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_andnot_ps(isz, fin));
     __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)pack_lut[mask]));
     _mm256_storeu_si256((__m256i *)(idx + k), _mm256_permutevar8x32_epi32(q, perm));
     k += (size_t)__builtin_popcount(mask);
   }
-  uint32_t z8[8], f8[8];
+  uint32_t z8[8];
   float l8[8], h8[8];
   _mm256_storeu_si256((__m256i *)z8, vz);
-  _mm256_storeu_si256((__m256i *)f8, vnf);
   _mm256_storeu_ps(l8, vlo);
   _mm256_storeu_ps(h8, vhi);
-  size_t zeros = 0, finite = 0;
+  size_t zeros = 0;
   float lo = INFINITY, hi = -INFINITY;
   for (int j = 0; j < 8; j++) {
     zeros += z8[j];
-    finite += (uint32_t)-f8[j];
     lo = l8[j] < lo ? l8[j] : lo;
     hi = h8[j] > hi ? h8[j] : hi;
   }
-  size_t nonfinite = i - finite;
+  size_t nonfinite = i - zeros - k;
   if (i < n) {
     octet_hist_scan tail;
     octet_hist_scan_c(x + i, n - i, &tail);
