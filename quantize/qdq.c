@@ -194,8 +194,8 @@ static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
  * *scales. Stored as int8 (zero point 0) or as uint8 with zero point 128: the same numbers, but
  * ONNX Runtime's x86 AVX2 kernels compute u8 x u8 exactly while u8 x s8 saturates int16
  * (vpmaddubsw), which costs points of accuracy there (README, "Weight type"). */
-static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float **scales, size_t *n_scales,
-                                   octet_error *err) {
+static const char *quantize_weight(qdq *q, const char *name, int64_t axis, const double *min_amax,
+                                   float **scales, size_t *n_scales, octet_error *err) {
   const octet_ir_tensor *w = octet_edit_constant(&q->e, name);
   size_t numel;
   if (!w || w->dtype != OCTET_DTYPE_FLOAT || !octet_shape_numel(w->dims, w->rank, &numel)) return NULL;
@@ -221,6 +221,7 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, float
   }
   for (size_t c = 0; c < channels; c++) {
     int32_t z;
+    if (min_amax) amax[c] = fmax(amax[c], min_amax[per_channel ? c : 0]);
     octet_qparams_from_range(-amax[c], amax[c], OCTET_DTYPE_INT8, true, &sc[c], &z);
     zp[c] = (uint8_t)shift;
   }
@@ -329,6 +330,37 @@ static int64_t attr_i(const octet_ir_node *n, const char *name, int64_t dflt) {
   return a && a->type == OCTET_ATTR_INT ? a->i : dflt;
 }
 
+/* The int32 bias is b / (input scale x weight scale); a channel whose weights are (nearly) all
+ * zero gets a tiny weight scale and its bias overflows int32, saturating to a wrong value
+ * (PaddleOCR det has such channels: it cost 0.35 IoU on weights alone). So each channel's weight
+ * range is raised until its bias fits in 2^30 (headroom for the products added to it); the
+ * weights of such a channel are negligible next to its bias anyway. *min_amax: per channel of
+ * the weight (NULL when nothing needs raising). */
+static octet_status bias_fit(qdq *q, const octet_ir_node *n, size_t bi, int64_t axis, double **min_amax,
+                             octet_error *err) {
+  *min_amax = NULL;
+  if (bi == SIZE_MAX || n->n_inputs <= bi || !n->inputs[bi][0]) return OCTET_OK;
+  const qtensor *x = find_q(q, n->inputs[0]);
+  const octet_ir_tensor *b = octet_edit_constant(&q->e, n->inputs[bi]);
+  const octet_ir_tensor *w = octet_edit_constant(&q->e, n->inputs[1]);
+  if (!x || !b || !w || b->dtype != OCTET_DTYPE_FLOAT || b->rank != 1 || w->rank < 1) return OCTET_OK;
+  bool per_channel = !q->o->per_tensor_weights && axis >= 0 && axis < w->rank;
+  size_t nb = (size_t)b->dims[0], channels = per_channel ? (size_t)w->dims[axis] : 1;
+  if (per_channel && channels != nb) return OCTET_OK;
+  double *m = octet_calloc(channels ? channels : 1, sizeof *m);
+  if (!m) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  const float *bd = b->data;
+  const double limit = 1073741824.0; /* 2^30 */
+  for (size_t i = 0; i < nb; i++) {
+    /* weight scale = amax / 127 must be >= |b| / (x scale * limit) */
+    double need = fabs((double)bd[i]) / ((double)x->scale * limit) * 127.0 * (1.0 + 1e-6);
+    size_t c = per_channel ? i : 0;
+    if (need > m[c]) m[c] = need;
+  }
+  *min_amax = m;
+  return OCTET_OK;
+}
+
 /* Weights and bias of one compute node: replaces its constant inputs by DQ outputs. */
 static octet_status quantize_params(qdq *q, size_t node, octet_qdq_report *r, octet_error *err) {
   octet_ir_node *n = &q->e.g->nodes[node];
@@ -352,7 +384,11 @@ static octet_status quantize_params(qdq *q, size_t node, octet_qdq_report *r, oc
   float *ws;
   size_t nws;
   const char *wname = n->inputs[wi];
-  const char *wdq = quantize_weight(q, wname, axis, &ws, &nws, err);
+  double *min_amax = NULL;
+  octet_status st = bias_fit(q, n, bi, axis, &min_amax, err);
+  if (st) return st;
+  const char *wdq = quantize_weight(q, wname, axis, min_amax, &ws, &nws, err);
+  octet_free(min_amax);
   if (!wdq) return err->status ? err->status : OCTET_OK;
   n = &q->e.g->nodes[node];
   n->inputs[wi] = wdq;
