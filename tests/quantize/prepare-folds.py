@@ -1,6 +1,6 @@
 """Prepare passes of `octet quantize` on hand-made graphs: BatchNormalization and Mul/Add by
 per-channel or scalar constants fold into the Conv/ConvTranspose before them, and the folded float
-graph computes what the original did; shapes that only look per-channel (a [C] vector broadcasts
+graph computes what the original did; x * Clip(x+3, 0, 6) / 6 becomes one HardSwish (opset 14); shapes that only look per-channel (a [C] vector broadcasts
 along the last axis, not the channels) and convolutions with two readers are left alone.
 Every compute op is excluded, so the written model is the prepared float graph.
     prepare-folds.py OCTET"""
@@ -63,6 +63,22 @@ cases = {
                            helper.make_node("Mul", ["c", "k"], ["m"]), helper.make_node("Add", ["m", "c"], ["y"])],
                           [const("w", w), const("b", b), const("k", [0.5])]),
                     {"Conv": 1, "Mul": 1, "Add": 1}),
+    # x * Clip(x + 3, 0, 6) / 6 after a conv: one HardSwish at opset 14
+    "hardswish": (model([helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+                         helper.make_node("Add", ["c", "three"], ["a"]),
+                         helper.make_node("Clip", ["a", "zero", "six"], ["cl"]),
+                         helper.make_node("Mul", ["c", "cl"], ["m"]), helper.make_node("Div", ["m", "six"], ["y"])],
+                        [const("w", w * 3), const("b", b), const("three", 3.0), const("zero", 0.0), const("six", 6.0)]),
+                  {"Conv": 1, "HardSwish": 1}),
+    # the same spelling with a second reader of the Clip: not a HardSwish any more
+    "hardswish-shared": (model([helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+                                helper.make_node("Add", ["c", "three"], ["a"]),
+                                helper.make_node("Clip", ["a", "zero", "six"], ["cl"]),
+                                helper.make_node("Mul", ["c", "cl"], ["m"]), helper.make_node("Div", ["m", "six"], ["dv"]),
+                                helper.make_node("Add", ["dv", "cl"], ["y"])],
+                               [const("w", w * 3), const("b", b), const("three", 3.0), const("zero", 0.0),
+                                const("six", 6.0)]),
+                         {"Conv": 1, "Add": 2, "Clip": 1, "Mul": 1, "Div": 1}),
 }
 
 with tempfile.TemporaryDirectory() as d:
@@ -73,7 +89,7 @@ with tempfile.TemporaryDirectory() as d:
         x = rng.normal(size=(2, 3, hw, hw)).astype(np.float32)
         xp = os.path.join(d, "x.npy")
         np.save(xp, x)
-        r = subprocess.run([octet, "quantize", src, out, "--data", xp, "--exclude-ops", "Conv,ConvTranspose,Mul,Add"],
+        r = subprocess.run([octet, "quantize", src, out, "--data", xp, "--exclude-ops", "Conv,ConvTranspose,Mul,Add,Div"],
                            capture_output=True, text=True)
         check(r.returncode == 0, f"{name}: quantize failed: {r.stderr}")
         if r.returncode:
@@ -82,6 +98,8 @@ with tempfile.TemporaryDirectory() as d:
         for n in onnx.load(out).graph.node:
             ops[n.op_type] = ops.get(n.op_type, 0) + 1
         check(ops == want_ops, f"{name}: ops {ops}, expected {want_ops}")
+        opset = max(o.version for o in onnx.load(out).opset_import if o.domain in ("", "ai.onnx"))
+        check(opset == (14 if "HardSwish" in want_ops else 13), f"{name}: opset {opset}")
         ys = []
         for mp in (src, out):
             od = os.path.join(d, "out")
@@ -89,6 +107,16 @@ with tempfile.TemporaryDirectory() as d:
             r = subprocess.run([octet, "run", mp, "--input", f"x={xp}", "--output-dir", od], capture_output=True, text=True)
             check(r.returncode == 0, f"{name}: run {mp}: {r.stderr}")
             ys.append(np.load(os.path.join(od, "output_0.npy")) if r.returncode == 0 else None)
+        if "HardSwish" in want_ops and ys[0] is not None:
+            # ONNX Runtime loads the fused graph and agrees (tests/quantize/ort-level.js)
+            xin, yout = os.path.join(d, "x.f32"), os.path.join(d, "y.f32")
+            x.tofile(xin)
+            r = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ort-level.js"), out,
+                                "all", "x", xin, ",".join(map(str, x.shape)), yout], capture_output=True, text=True)
+            check(r.returncode == 0, f"{name}: ONNX Runtime: {r.stderr.strip()}")
+            if r.returncode == 0:
+                yo = np.fromfile(yout, np.float32).reshape(ys[0].shape)
+                check(np.allclose(yo, ys[0], rtol=1e-5, atol=1e-5), f"{name}: ONNX Runtime differs from float")
         if ys[0] is not None and ys[1] is not None:
             err = float(np.max(np.abs(ys[0] - ys[1])) / max(1e-6, float(np.max(np.abs(ys[0])))))
             check(ys[0].shape == ys[1].shape and err < 1e-5, f"{name}: folded graph differs by {err:.2e}")
