@@ -14,6 +14,7 @@ void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
 void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
 void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
                                  size_t K, float scale, int32_t zp);
+void octet_q8_dequantize__avx2(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed);
 
 void octet_q8_minmax_ref(const float *x, size_t n, float *lo, float *hi) {
   float l = INFINITY, h = -INFINITY;
@@ -41,12 +42,24 @@ void octet_qs16_quant_rows_ref(int16_t *dst, size_t tile, const float *x, size_t
   }
 }
 
+void octet_q8_dequantize_ref(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed) {
+  const uint8_t *u = x;
+  const int8_t *i8 = x;
+  for (size_t i = 0; i < n; i++) y[i] = octet_dequantize_value(is_signed ? i8[i] : u[i], scale, zp);
+}
+
+void octet_qs8_quantize(const octet_q8_dynq *v, int8_t *y, const float *x, size_t n, float scale, int32_t zp) {
+  uint8_t *u = (uint8_t *)y;
+  v->quantize(u, x, n, scale, zp + 128);
+  for (size_t i = 0; i < n; i++) u[i] ^= 0x80;
+}
+
 static const octet_q8_dynq g_variants[] = {
 #if OCTET_Q8DYN_AVX2
     {"avx2", OCTET_CPU_LEVEL_AVX2, octet_q8_minmax__avx2, octet_qu8_quantize__avx2,
-     octet_qs16_quant_rows__avx2},
+     octet_qs16_quant_rows__avx2, octet_q8_dequantize__avx2},
 #endif
-    {"ref", 0, octet_q8_minmax_ref, octet_qu8_quantize_ref, octet_qs16_quant_rows_ref},
+    {"ref", 0, octet_q8_minmax_ref, octet_qu8_quantize_ref, octet_qs16_quant_rows_ref, octet_q8_dequantize_ref},
 };
 
 size_t octet_q8_dynq_count(void) { return OCTET_COUNTOF(g_variants); }

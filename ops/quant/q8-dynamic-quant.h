@@ -25,12 +25,18 @@ typedef void (*octet_qu8_quantize_fn)(uint8_t *y, const float *x, size_t n, floa
 typedef void (*octet_qs16_quant_rows_fn)(int16_t *dst, size_t tile, const float *x, size_t ld,
                                          size_t rows, size_t K, float scale, int32_t zp);
 
+/* y[i] = octet_dequantize_value(x[i], scale, zp) for i < n; x is uint8, or int8 when is_signed
+ * (DequantizeLinear per tensor, and per channel a run of `inner` values at a time). */
+typedef void (*octet_q8_dequantize_fn)(float *y, const void *x, size_t n, float scale, int32_t zp,
+                                       bool is_signed);
+
 typedef struct octet_q8_dynq {
   const char *name; /* ISA of the variant */
   uint32_t cpu_features;
   octet_q8_minmax_fn minmax;
   octet_qu8_quantize_fn quantize;
   octet_qs16_quant_rows_fn quant_rows;
+  octet_q8_dequantize_fn dequantize;
 } octet_q8_dynq;
 
 /* The references. */
@@ -38,6 +44,11 @@ void octet_q8_minmax_ref(const float *x, size_t n, float *lo, float *hi);
 void octet_qu8_quantize_ref(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
 void octet_qs16_quant_rows_ref(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
                                size_t K, float scale, int32_t zp);
+void octet_q8_dequantize_ref(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed);
+
+/* QuantizeLinear into int8 through v's uint8 quantize: clamp(round(x/s) + zp, -128, 127) is the
+ * uint8 result for zero point zp + 128, minus 128 (one xor of the top bit). */
+void octet_qs8_quantize(const octet_q8_dynq *v, int8_t *y, const float *x, size_t n, float scale, int32_t zp);
 
 /* Every variant built (the reference last); the best one octet_cpu_features() allows. */
 size_t octet_q8_dynq_count(void);

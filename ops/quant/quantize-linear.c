@@ -152,6 +152,18 @@ OCTET_K_RUN(octet_k_quantize_linear_run) {
   if (st) return st;
   octet_qrange r = octet_qrange_of(s->q_dtype);
   const float *sc = scale->data;
+  if (x->dtype == OCTET_DTYPE_FLOAT && L.mode != 2) {
+    /* per tensor, or per channel with contiguous runs: the vectorized quantize, run by run */
+    const octet_q8_dynq *v = octet_q8_dynq_select();
+    size_t run = L.mode == 0 ? L.outer * L.D * L.inner : L.inner;
+    const float *xf = x->data;
+    for (size_t e = 0, k = 0; e < L.outer * L.D * L.inner; e += run, k++) {
+      size_t p = L.mode == 0 ? 0 : k % L.D;
+      if (s->q_dtype == OCTET_DTYPE_UINT8) v->quantize((uint8_t *)out[0].data + e, xf + e, run, sc[p], octet_q_zp(zp, p));
+      else octet_qs8_quantize(v, (int8_t *)out[0].data + e, xf + e, run, sc[p], octet_q_zp(zp, p));
+    }
+    return OCTET_OK;
+  }
   size_t e = 0;
   for (size_t o = 0; o < L.outer; o++)
     for (size_t d = 0; d < L.D; d++)
@@ -202,6 +214,17 @@ OCTET_K_RUN(octet_k_dequantize_linear_run) {
   if (st) return st;
   const float *sc = scale->data;
   float *y = out[0].data;
+  if ((x->dtype == OCTET_DTYPE_UINT8 || x->dtype == OCTET_DTYPE_INT8) && L.mode != 2) {
+    const octet_q8_dynq *v = octet_q8_dynq_select();
+    size_t run = L.mode == 0 ? L.outer * L.D * L.inner : L.inner;
+    const uint8_t *q = x->data;
+    for (size_t e = 0, k = 0; e < L.outer * L.D * L.inner; e += run, k++) {
+      size_t p = L.mode == 0 ? 0 : k % L.D;
+      v->dequantize(y + e, q + e, run, sc[p], zp ? load_int(zp->data, p, zp->dtype) : 0,
+                    x->dtype == OCTET_DTYPE_INT8);
+    }
+    return OCTET_OK;
+  }
   size_t e = 0;
   for (size_t o = 0; o < L.outer; o++)
     for (size_t d = 0; d < L.D; d++)

@@ -173,6 +173,44 @@ static void test_quantize_matches_reference(void **state) {
   free(x), free(r), free(g);
 }
 
+/* QuantizeLinear's int8 output through the uint8 variant (zero point + 128, top bit flipped)
+ * equals the ONNX rule with the int8 range; DequantizeLinear of uint8 and int8 equals the
+ * scalar rule, for every byte value and zero point corner. */
+static void test_int8_quantize_and_dequantize_match_reference(void **state) {
+  const octet_q8_dynq *v = *state;
+  if (!variant_runs(v)) skip();
+  float *x = malloc(4096 * sizeof *x), *yr = malloc(4160 * sizeof *yr), *yg = malloc(4160 * sizeof *yg);
+  int8_t *q = malloc(4096 + 64);
+  uint8_t *b = malloc(4096 + 64);
+  octet_qrange r8 = {-128, 127};
+  for (int p = 0; p < P_COUNT; p++)
+    for (size_t si = 0; si < OCTET_COUNTOF(g_sizes); si++)
+      for (int k = 0; k < 5; k++) {
+        size_t n = g_sizes[si];
+        fill(x, n, p);
+        float s;
+        int32_t z;
+        pick_qparams(x, n, k, &s, &z);
+        z -= 128; /* an int8 zero point */
+        octet_qs8_quantize(v, q, x, n, s, z);
+        for (size_t i = 0; i < n; i++)
+          if (q[i] != octet_quantize_value(x[i], s, z, r8))
+            fail_msg("%s int8 quantize n %zu scale %a zp %d: value %zu is %d, reference %d", v->name, n,
+                     (double)s, z, i, q[i], octet_quantize_value(x[i], s, z, r8));
+        for (size_t i = 0; i < n + 64; i++) b[i] = (uint8_t)(rnd() & 255);
+        for (int sgn = 0; sgn < 2; sgn++) {
+          int32_t zz = sgn ? z : z + 128;
+          memset(yr, 0xa5, (n + 64) * sizeof *yr), memset(yg, 0xa5, (n + 64) * sizeof *yg);
+          octet_q8_dequantize_ref(yr, b, n, s, zz, sgn);
+          v->dequantize(yg, b, n, s, zz, sgn);
+          if (memcmp(yr, yg, (n + 64) * sizeof *yr))
+            fail_msg("%s dequantize %s n %zu scale %a zp %d differs from the reference", v->name,
+                     sgn ? "int8" : "uint8", n, (double)s, zz);
+        }
+      }
+  free(x), free(yr), free(yg), free(q), free(b);
+}
+
 static void test_quant_rows_matches_reference(void **state) {
   const octet_q8_dynq *v = *state;
   if (!variant_runs(v)) skip();
@@ -420,6 +458,7 @@ int main(void) {
     void (*fn)(void **);
   } per[] = {{"minmax_and_qparams_match_reference", test_minmax_and_qparams_match_reference},
              {"quantize_matches_reference", test_quantize_matches_reference},
+             {"int8_quantize_and_dequantize_match_reference", test_int8_quantize_and_dequantize_match_reference},
              {"quant_rows_matches_reference", test_quant_rows_matches_reference},
              {"quant_pack_equals_quantize_then_pack", test_quant_pack_equals_quantize_then_pack}};
   for (size_t i = 0; i < octet_q8_dynq_count(); i++)

@@ -10,6 +10,7 @@ void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
 void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
 void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
                                  size_t K, float scale, int32_t zp);
+void octet_q8_dequantize__avx2(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed);
 
 /* minps(x, acc) is (x < acc ? x : acc) lane by lane, exactly the scalar compare, so a NaN in x
  * is skipped as in the reference; the order of the (NaN-free) reductions cannot change a
@@ -123,4 +124,19 @@ void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size
   for (; i + 2 <= rows; i += 2)
     quant_row2(dst + i * 2, step, x + i * ld, x + (i + 1) * ld, K, scale, zp, s, lo, hi);
   if (i < rows) quant_row1(dst + i * 2, step, x + i * ld, K, scale, zp, s, lo, hi);
+}
+
+/* (float)(q - zp) * scale: the same int32 difference, conversion and single float product as
+ * octet_dequantize_value, 8 values per step. */
+void octet_q8_dequantize__avx2(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed) {
+  const uint8_t *q = x;
+  __m256 s = _mm256_set1_ps(scale);
+  __m256i z = _mm256_set1_epi32(zp);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i b = _mm_loadl_epi64((const __m128i *)(q + i));
+    __m256i v = is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, z)), s));
+  }
+  for (; i < n; i++) y[i] = octet_dequantize_value(is_signed ? (int8_t)q[i] : q[i], scale, zp);
 }
