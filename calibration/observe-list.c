@@ -1,5 +1,6 @@
 /* observe-list.c — the tensors the static quantizer reads ranges of (see observe-list.h): a
  * calibrating session that observes only these does no histogram work on what stays float. */
+#include <math.h>
 #include <string.h>
 
 #include "calibration/observe-list.h"
@@ -90,6 +91,59 @@ static fuse folds_into(const octet_ir_graph *g, name_set *t, const octet_ir_node
   return FUSE_NO;
 }
 
+/* ---- hard-swish: mirrors quantize/prepare.c's octet_quantize_fuse_hardswish ---- */
+
+static bool scalar_is(const octet_ir_graph *g, const char *name, float v, float tol) {
+  const octet_ir_tensor *t = name && name[0] ? octet_ir_graph_initializer(g, name) : NULL;
+  if (!t || t->dtype != OCTET_DTYPE_FLOAT || t->nbytes != sizeof(float)) return false;
+  return fabsf(*(const float *)t->data - v) <= tol;
+}
+
+/* The node reading `name` when it is its only reader and not a graph output; else SIZE_MAX. */
+static size_t only_reader(const octet_ir_graph *g, name_set *t, const char *name) {
+  if (!name || !*name || lookup(t, name)->consumers != 1) return SIZE_MAX;
+  for (size_t i = 0; i < g->n_outputs; i++)
+    if (!strcmp(g->outputs[i].name, name)) return SIZE_MAX;
+  for (size_t i = 0; i < g->n_nodes; i++)
+    for (size_t k = 0; k < g->nodes[i].n_inputs; k++)
+      if (!strcmp(g->nodes[i].inputs[k], name)) return i;
+  return SIZE_MAX;
+}
+
+static bool is_op(const octet_ir_node *n, const char *op) { return !n->domain[0] && !strcmp(n->op_type, op); }
+
+/* Marks the four nodes of each x * Clip(x + 3, 0, 6) / 6 (or * 1/6) the quantizer will fuse. */
+static void mark_hardswish(const octet_ir_graph *g, name_set *t, bool *fused) {
+  for (size_t ai = 0; ai < g->n_nodes; ai++) {
+    const octet_ir_node *a = &g->nodes[ai];
+    if (fused[ai] || !is_op(a, "Add") || a->n_inputs != 2 || a->n_outputs < 1) continue;
+    int xs = scalar_is(g, a->inputs[1], 3.0f, 0.0f) ? 0 : scalar_is(g, a->inputs[0], 3.0f, 0.0f) ? 1 : -1;
+    if (xs < 0 || octet_ir_graph_initializer(g, a->inputs[xs])) continue;
+    const char *x = a->inputs[xs];
+    size_t ci = only_reader(g, t, a->outputs[0]);
+    if (ci == SIZE_MAX) continue;
+    const octet_ir_node *c = &g->nodes[ci];
+    if (!is_op(c, "Clip") || c->n_inputs != 3 || c->n_outputs < 1 || strcmp(c->inputs[0], a->outputs[0]) ||
+        !scalar_is(g, c->inputs[1], 0.0f, 0.0f) || !scalar_is(g, c->inputs[2], 6.0f, 0.0f))
+      continue;
+    size_t mi = only_reader(g, t, c->outputs[0]);
+    if (mi == SIZE_MAX) continue;
+    const octet_ir_node *mu = &g->nodes[mi];
+    if (!is_op(mu, "Mul") || mu->n_inputs != 2 || mu->n_outputs < 1) continue;
+    const char *other = !strcmp(mu->inputs[0], c->outputs[0]) ? mu->inputs[1] : mu->inputs[0];
+    if (strcmp(other, x)) continue;
+    size_t di = only_reader(g, t, mu->outputs[0]);
+    if (di == SIZE_MAX) continue;
+    const octet_ir_node *d = &g->nodes[di];
+    bool by6 = is_op(d, "Div") && d->n_inputs == 2 && !strcmp(d->inputs[0], mu->outputs[0]) &&
+               scalar_is(g, d->inputs[1], 6.0f, 0.0f);
+    bool times = is_op(d, "Mul") && d->n_inputs == 2 &&
+                 scalar_is(g, !strcmp(d->inputs[0], mu->outputs[0]) ? d->inputs[1] : d->inputs[0], 1.0f / 6.0f, 1e-7f);
+    if (!by6 && !times) continue;
+    fused[ai] = fused[ci] = fused[mi] = fused[di] = true;
+  }
+}
+
 octet_status octet_observe_list(const octet_model *model, const octet_observe_list_options *options,
                                 const char ***names, size_t *n_names, octet_error *err) {
   if (!model || !model->graph || !names || !n_names)
@@ -113,10 +167,20 @@ octet_status octet_observe_list(const octet_model *model, const octet_observe_li
     for (size_t k = 0; k < g->nodes[i].n_inputs; k++)
       if (g->nodes[i].inputs[k][0]) lookup(&t, g->nodes[i].inputs[k])->consumers++;
 
+  /* The quantizer upgrades to opset 13 (then fuses hard-swish) unless weights are per tensor. */
+  bool *fused = octet_calloc(g->n_nodes + 1, sizeof *fused);
+  if (!fused) {
+    octet_free(t.s);
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory listing tensors to observe");
+  }
+  if (!(options && options->per_tensor_weights) || octet_ir_opset_version(model, "") >= 13)
+    mark_hardswish(g, &t, fused);
+
   for (size_t i = 0; i < g->n_inputs; i++) want(&t, g->inputs[i].name);
   for (size_t i = 0; i < g->n_nodes; i++) {
     const octet_ir_node *n = &g->nodes[i];
-    if (n->domain[0]) continue;
+    if (n->domain[0] || fused[i]) continue; /* a fused hard-swish stays float: its x and result
+                                              * are wanted by their neighbours if at all */
     const char *op = n->op_type;
     bool compute = is_one_of(op, compute_ops, OCTET_COUNTOF(compute_ops));
     if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
@@ -147,6 +211,7 @@ octet_status octet_observe_list(const octet_model *model, const octet_observe_li
     }
   }
 
+  octet_free(fused);
   size_t count = 0;
   for (size_t i = 0; i < t.cap; i++) count += t.s[i].name && t.s[i].wanted;
   const char **v = octet_malloc((count ? count : 1) * sizeof *v);
