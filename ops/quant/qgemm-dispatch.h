@@ -228,4 +228,31 @@ size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr);
 void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
                      size_t ih, size_t iw, size_t pt, size_t pb, size_t pl);
 
+/* ---- QLinearAdd (qlinear-eltwise.c) ----
+ * One run of n elements, u8 (or s8 when sgn), with MLAS's AVX2 float steps:
+ *   vv: y[i] = sat(fma(a[i], ra, fma(b[i], rb, c)))   (both operands vary along the run)
+ *   vs: y[i] = sat(fma(x[i], r, c))                     (the other operand is constant in the run
+ *                                                        and already folded into c)
+ * sat(v): the type's min when !(v >= min) (NaN too), its max when v > max, else v rounded half
+ * to even. Every variant is bit-identical to the plain-C one (tests/kernels/test-qeltwise.c). */
+typedef void (*octet_qadd_vv_fn)(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn,
+                                 float ra, float rb, float c);
+typedef void (*octet_qadd_vs_fn)(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, float c);
+typedef struct octet_qeltwise {
+  const char *name; /* ISA of the variant */
+  uint32_t cpu_features;
+  octet_qadd_vv_fn add_vv;
+  octet_qadd_vs_fn add_vs;
+} octet_qeltwise;
+void octet_qadd_vv_c(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, float ra,
+                     float rb, float c);
+void octet_qadd_vs_c(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, float c);
+void octet_qadd_vv__avx2(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, float ra,
+                         float rb, float c);
+void octet_qadd_vs__avx2(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, float c);
+/* Every variant built (the plain-C one last); the best one octet_cpu_features() allows. */
+size_t octet_qeltwise_count(void);
+const octet_qeltwise *octet_qeltwise_at(size_t i);
+const octet_qeltwise *octet_qeltwise_select(void);
+
 #endif

@@ -4,6 +4,9 @@
  * ORT's x86 kernels (see each function) so results agree bit for bit. */
 #include <float.h>
 
+#include "ops/cpu.h"
+#include "ops/quant/qgemm-dispatch.h"
+#include "ops/quant/qgemm-isa.h"
 #include "ops/quant/quant-util.h"
 
 static const octet_tensor *opt(const octet_tensor *const *in, size_t n_in, size_t i) {
@@ -17,6 +20,40 @@ static int32_t sat8(float v, int32_t dtype) {
   if (v > (float)r.max) return r.max;
   int32_t q = (int32_t)octet_round_even(v);
   return q < r.min ? r.min : q > r.max ? r.max : q;
+}
+
+/* ---- QLinearAdd runs: the plain-C variant (the oracle of the others) and the choice ---- */
+
+void octet_qadd_vv_c(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, float ra,
+                     float rb, float c) {
+  int32_t dt = sgn ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  for (size_t i = 0; i < n; i++) {
+    float fa = (float)octet_q8_load(a, i, dt), fb = (float)octet_q8_load(b, i, dt);
+    octet_q8_store(y, i, dt, sat8(fmaf(fa, ra, fmaf(fb, rb, c)), dt));
+  }
+}
+
+void octet_qadd_vs_c(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, float c) {
+  int32_t dt = sgn ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  for (size_t i = 0; i < n; i++) octet_q8_store(y, i, dt, sat8(fmaf((float)octet_q8_load(x, i, dt), r, c), dt));
+}
+
+static const octet_qeltwise g_qeltwise[] = {
+#if OCTET_QGEMM_AVX2
+    {"avx2", OCTET_CPU_LEVEL_AVX2, octet_qadd_vv__avx2, octet_qadd_vs__avx2},
+#endif
+    {"c", 0, octet_qadd_vv_c, octet_qadd_vs_c},
+};
+
+size_t octet_qeltwise_count(void) { return OCTET_COUNTOF(g_qeltwise); }
+const octet_qeltwise *octet_qeltwise_at(size_t i) {
+  return i < OCTET_COUNTOF(g_qeltwise) ? &g_qeltwise[i] : NULL;
+}
+const octet_qeltwise *octet_qeltwise_select(void) {
+  uint32_t f = octet_cpu_features();
+  for (size_t i = 0; i < OCTET_COUNTOF(g_qeltwise); i++)
+    if ((f & g_qeltwise[i].cpu_features) == g_qeltwise[i].cpu_features) return &g_qeltwise[i];
+  return &g_qeltwise[OCTET_COUNTOF(g_qeltwise) - 1];
 }
 
 /* ---- QLinearAdd / QLinearMul ---- */
@@ -53,6 +90,42 @@ OCTET_K_INFER(octet_k_qbin_infer) {
   out[0].dtype = s->dt;
   *workspace = 0;
   return OCTET_OK;
+}
+
+/* QLinearAdd over output elements [e, e + len): A from element ia, B from ib, each stepping by 1
+ * (path 0), or the scalar side (A in path 1, B in path 2) held at its first element. The float
+ * steps per path are the reference's (see the README): MLAS AVX2 computes
+ * fma(a, rA, fma(b, rB, fixed)) when both vary, fma(v, r, fixed + s * r_s) when one is a scalar
+ * within ORT's span. */
+typedef struct qadd_task {
+  const octet_qeltwise *v;
+  const uint8_t *a, *b;
+  uint8_t *y;
+  bool sgn;
+  int path;
+  float rA, rB, fixed;
+  size_t n;
+} qadd_task;
+
+#define QADD_CHUNK ((size_t)16384)
+
+static void qadd_span(const qadd_task *t, size_t e, size_t len, size_t ia, size_t ib) {
+  if (t->path == 0) {
+    t->v->add_vv(t->y + e, t->a + ia, t->b + ib, len, t->sgn, t->rA, t->rB, t->fixed);
+  } else if (t->path == 1) {
+    float a = (float)(t->sgn ? (int32_t)(int8_t)t->a[ia] : (int32_t)t->a[ia]);
+    t->v->add_vs(t->y + e, t->b + ib, len, t->sgn, t->rB, t->fixed + a * t->rA);
+  } else {
+    float b = (float)(t->sgn ? (int32_t)(int8_t)t->b[ib] : (int32_t)t->b[ib]);
+    t->v->add_vs(t->y + e, t->a + ia, len, t->sgn, t->rA, t->fixed + b * t->rB);
+  }
+}
+
+/* Chunks [c0, c1) of a run over the whole tensor (no broadcasting but a scalar operand). */
+static void qadd_chunks(void *arg, size_t c0, size_t c1) {
+  const qadd_task *t = arg;
+  size_t e0 = c0 * QADD_CHUNK, e1 = c1 * QADD_CHUNK < t->n ? c1 * QADD_CHUNK : t->n;
+  qadd_span(t, e0, e1 - e0, t->path == 1 ? 0 : e0, t->path == 2 ? 0 : e0);
 }
 
 OCTET_K_RUN(octet_k_qbin_run) {
@@ -93,22 +166,37 @@ OCTET_K_RUN(octet_k_qbin_run) {
   float fixed = (float)zC - fmaf(rA, (float)zA, rB * (float)zB);
   float mratio = sA * sB / sC;
   size_t n = octet_tensor_numel(&o);
+  if (!s->mul) {
+    /* Runs along the innermost non-1 dimension (each operand steps by 0 or 1 there); a whole
+     * tensor at once when neither operand is broadcast along the outer dimensions. */
+    qadd_task t = {octet_qeltwise_select(), A->data, B->data, out[0].data, s->dt == OCTET_DTYPE_INT8,
+                   path, rA, rB, fixed, 0};
+    size_t L = inner < 0 ? 1 : (size_t)o.dims[inner];
+    size_t na = octet_tensor_numel(A), nb = octet_tensor_numel(B);
+    if (n && (path == 0 ? na == n && nb == n : path == 1 ? na == 1 && nb == n : nb == 1 && na == n)) {
+      t.n = n;
+      octet_parallel_for(host, (n + QADD_CHUNK - 1) / QADD_CHUNK, qadd_chunks, &t);
+      return OCTET_OK;
+    }
+    int64_t idx[OCTET_MAX_RANK] = {0};
+    size_t ia = 0, ib = 0, outer = L ? n / L : 0;
+    for (size_t r = 0; r < outer; r++) {
+      qadd_span(&t, r * L, L, ia, ib);
+      for (int32_t d = inner - 1; d >= 0; d--) {
+        ia += (size_t)sa[d], ib += (size_t)sb[d];
+        if (++idx[d] < o.dims[d]) break;
+        ia -= (size_t)(sa[d] * o.dims[d]), ib -= (size_t)(sb[d] * o.dims[d]);
+        idx[d] = 0;
+      }
+    }
+    return OCTET_OK;
+  }
   int64_t idx[OCTET_MAX_RANK] = {0};
   size_t ia = 0, ib = 0;
   for (size_t e = 0; e < n; e++) {
     int32_t a = octet_q8_load(A->data, ia, s->dt), b = octet_q8_load(B->data, ib, s->dt);
-    float v;
-    if (s->mul) {
-      /* MLAS (SSE2): exact int16 product, times (sA*sB)/sC, plus zC, then round. */
-      v = (float)((a - zA) * (b - zB)) * mratio + (float)zC;
-    } else if (path == 0) {
-      /* MLAS AVX2: fma(a, rA, fma(b, rB, fixed)). */
-      v = fmaf((float)a, rA, fmaf((float)b, rB, fixed));
-    } else if (path == 1) {
-      v = fmaf((float)b, rB, fixed + (float)a * rA);
-    } else {
-      v = fmaf((float)a, rA, fixed + (float)b * rB);
-    }
+    /* MLAS (SSE2): exact int16 product, times (sA*sB)/sC, plus zC, then round. */
+    float v = (float)((a - zA) * (b - zB)) * mratio + (float)zC;
     octet_q8_store(out[0].data, e, s->dt, sat8(v, s->dt));
     for (int32_t d = o.rank - 1; d >= 0; d--) {
       ia += (size_t)sa[d], ib += (size_t)sb[d];
