@@ -192,6 +192,14 @@ octet_status octet_observe_list(const octet_model *model, const octet_observe_li
     if (compute) n_in = strcmp(op, "MatMul") && strcmp(op, "Gemm") ? 1 : 2;
     for (size_t k = 0; k < n_in && k < n->n_inputs; k++) want(&t, n->inputs[k]);
     if (n->n_outputs < 1) continue;
+    /* Add/Mul become int8 only when every operand is a quantized activation; with a weight
+     * operand (PaddleOCR's x * scale + bias blocks) the op stays float and its output needs no
+     * range from it, though its activation input still gets one. */
+    bool float_op = false;
+    if (!strcmp(op, "Add") || !strcmp(op, "Mul"))
+      for (size_t k = 0; k < n->n_inputs; k++)
+        float_op |= !n->inputs[k][0] || octet_ir_graph_initializer(g, n->inputs[k]) != NULL;
+    if (float_op) continue;
     size_t reader = SIZE_MAX;
     fuse f = folds_into(g, &t, n, subgraphs, options, &reader);
     if (f != FUSE_NO) want(&t, g->nodes[reader].outputs[0]);
