@@ -111,7 +111,7 @@ static bool conv_fast_geom(const conv_geom *g, octet_qconv_geom *f) {
   size_t need_w = (f->ow - 1) * f->sw + (f->kw - 1) * f->dw + 1;
   f->pb = need_h > f->ih + f->pt ? need_h - f->ih - f->pt : 0;
   f->pr = need_w > f->iw + f->pl ? need_w - f->iw - f->pl : 0;
-  f->virt = f->oh > 1 && f->sh == 1 && f->sw == 1;
+  f->virt = f->oh > 1 && f->sh == f->sw;
   return f->oh && f->ow && octet_qconv_layout(f);
 }
 

@@ -172,35 +172,38 @@ bool octet_qconv_layout(octet_qconv_geom *g) {
   g->cpairs = g->cg / 2 + (g->cg & 1);
   g->rows = g->ih + g->pt + g->pb;
   if (!octet_add_size(g->iw, g->pl + g->pr, &wp)) return false;
-  if (g->virt && (g->sw != 1 || g->sh != 1)) g->virt = false;
+  if (g->virt && (g->sw != g->sh || g->sw == 0)) g->virt = false;
   /* row tiles run up to 16 pixels past a row's end; virtual rows run on into the next row,
    * and past the last plane into a final slack */
-  g->phase_w = g->virt ? wp : wp / g->sw + 1 + 32;
+  g->rph = g->virt ? g->sh : 1;
+  g->prows = (g->rows + g->rph - 1) / g->rph;
+  g->phase_w = g->virt ? (wp + g->sw - 1) / g->sw : wp / g->sw + 1 + 32;
   size_t slack = g->virt ? 2 * (g->kw * g->dw + 64) + 2 * wp : 0;
-  if (!octet_mul_size(g->phase_w, 2, &rs) || !octet_mul_size(g->rows, rs, &ps) ||
-      !octet_mul_size(g->sw, ps, &prs) || !octet_mul_size(g->cpairs, prs, &pe) ||
+  if (!octet_mul_size(g->phase_w, 2, &rs) || !octet_mul_size(g->prows, rs, &ps) ||
+      !octet_mul_size(g->sw * g->rph, ps, &prs) || !octet_mul_size(g->cpairs, prs, &pe) ||
       !octet_add_size(pe, slack, &pe) || !octet_mul_size(g->cpairs, g->kh * g->kw, &k2))
     return false;
   g->row_stride = rs, g->phase_stride = ps, g->pair_stride = prs, g->plane_elems = pe, g->k2 = k2;
   /* koff entries are int32: planes past 2^31 elements take the reference path */
   return pe <= INT32_MAX;
 }
-
 void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g, int16_t *planes,
                         const uint8_t *x, bool x_signed, int32_t zx, size_t cp0, size_t cp1) {
   size_t plane = g->ih * g->iw;
   for (size_t cp = cp0; cp < cp1; cp++) {
     const uint8_t *x0 = x + 2 * cp * plane;
     const uint8_t *x1 = 2 * cp + 1 < g->cg ? x0 + plane : NULL;
-    for (size_t q = 0; q < g->sw; q++) {
-      int16_t *ph = planes + cp * g->pair_stride + q * g->phase_stride;
+    for (size_t pq = 0; pq < g->rph * g->sw; pq++) {
+      size_t py = pq / g->sw, q = pq % g->sw;
+      int16_t *ph = planes + cp * g->pair_stride + pq * g->phase_stride;
       /* padded column X = i * sw + q is input column X - pl when inside [pl, pl + iw) */
       size_t i0 = g->pl > q ? (g->pl - q + g->sw - 1) / g->sw : 0;
       size_t iend = (g->pl + g->iw - q + g->sw - 1) / g->sw; /* first i with X >= pl + iw */
       if (g->pl + g->iw <= q) iend = 0;
-      for (size_t y = 0; y < g->rows; y++) {
-        int16_t *d = ph + y * g->row_stride;
-        if (y < g->pt || y - g->pt >= g->ih || iend <= i0) {
+      for (size_t r = 0; r < g->prows; r++) {
+        size_t y = r * g->rph + py; /* padded row */
+        int16_t *d = ph + r * g->row_stride;
+        if (y < g->pt || y - g->pt >= g->ih || y >= g->rows || iend <= i0) {
           memset(d, 0, g->row_stride * sizeof *d);
           continue;
         }
@@ -251,8 +254,9 @@ void octet_qconv_offsets(const octet_qconv_geom *g, int32_t *koff) {
   for (size_t cp = 0; cp < g->cpairs; cp++)
     for (size_t ky = 0; ky < g->kh; ky++)
       for (size_t kx = 0; kx < g->kw; kx++)
-        koff[kp++] = (int32_t)(cp * g->pair_stride + (kx * g->dw % g->sw) * g->phase_stride +
-                               ky * g->dh * g->row_stride + (kx * g->dw / g->sw) * 2);
+        koff[kp++] = (int32_t)(cp * g->pair_stride +
+                               (ky * g->dh % g->rph * g->sw + kx * g->dw % g->sw) * g->phase_stride +
+                               ky * g->dh / g->rph * g->row_stride + (kx * g->dw / g->sw) * 2);
 }
 
 bool octet_qconv_weights_size(const octet_qconv_geom *g, size_t mg, size_t tile, size_t *bytes) {

@@ -150,13 +150,19 @@ void octet_qgemm_panels_init(octet_qgemm_panels *p, void *mem, size_t rows, size
  * replicated kh * kw times. Weights are packed as A panels in the same (pair, ky, kx) order. */
 typedef struct octet_qconv_geom {
   size_t cg, ih, iw, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow;
-  /* Stride 1 only: "virtual" rows. Plane rows carry no slack, so output pixel (y, x) sits at
+  /* Equal strides (see rph): "virtual" rows. Plane rows carry no slack, so output pixel (y, x) sits at
    * pixel base (y * padded_width + x) and tiles of nr run straight across row ends; the
    * kw - 1 columns a row computes past its end are discarded. Small images waste far less
    * than with tiles that stop at each row's end. */
   bool virt;
   /* derived by octet_qconv_layout */
   size_t cpairs, rows, phase_w, row_stride, phase_stride, pair_stride, plane_elems, k2;
+  /* Row phases: 1, or with virtual rows and equal strides s > 1, s (the planes of a channel
+   * pair are split by row and column phase, (py, px) at phase index py * sw + px, each prows
+   * rows of phase_w pairs: tap (ky, kx) of output pixel (y, x) then reads row y + ky * dh / s,
+   * column x + kx * dw / s of phase (ky * dh % s, kx * dw % s), a stride-1 access, so strided
+   * convolutions run virtual rows too). */
+  size_t rph, prows;
 } octet_qconv_geom;
 /* Fills the derived fields; false on size overflow or planes too large for int32 offsets
  * (callers then take the reference path). plane_elems is the int16 count of the planes,
