@@ -1,9 +1,9 @@
-/* observe-list.c — the tensors the static quantizer reads ranges of (see observe-list.h): a
+/* observe-list.c — the tensors the static quantizer reads ranges of (see octet.h): a
  * calibrating session that observes only these does no histogram work on what stays float. */
 #include <math.h>
 #include <string.h>
 
-#include "calibration/observe-list.h"
+#include "octet/octet.h"
 #include "onnx_io/ir.h"
 
 typedef struct slot {

@@ -345,6 +345,8 @@ int octet_cmd_quantize(int argc, char **argv) {
   octet_dataset *ds[CLI_MAX_DATA] = {0};
   size_t n_in = 0;
   char *notes = NULL, *summary = NULL, *bias_line = NULL;
+  const char **observe = NULL;
+  size_t n_observe = 0;
   int rc = 1;
   if (octet_model_load(in, NULL, &model, &err)) goto fail;
   if (octet_model_is_quantized(model)) {
@@ -382,6 +384,15 @@ int octet_cmd_quantize(int argc, char **argv) {
     } else {
       octet_session_options so = {.n_threads = threads, .plugin_path = plugin,
                                   .observer = octet_calibrator_observer, .observer_ctx = cal};
+      /* Observe only the tensors the quantizer reads ranges of (it costs a pass over each);
+       * the fallback search, the report and bias correction compare other tensors too. */
+      if (max_drop < 0 && !report_path && !bias_correction) {
+        octet_observe_list_options lo = {.exclude_nodes = qo.exclude_nodes, .exclude_ops = qo.exclude_ops,
+                                         .per_tensor_weights = qo.per_tensor_weights};
+        if (octet_observe_list(model, &lo, &observe, &n_observe, &err)) goto fail;
+        so.observe_names = observe;
+        so.n_observe_names = n_observe;
+      }
       if (octet_session_create(model, &so, &sess, &err)) goto fail;
       n_in = octet_session_input_count(sess);
       if (n_in > CLI_MAX_DATA) {
@@ -430,6 +441,7 @@ out:
   octet_model_destroy(check);
   octet_model_destroy(model);
   octet_calibrator_destroy(cal);
+  octet_observe_list_free(observe);
   octet_string_free(notes);
   octet_string_free(summary);
   octet_string_free(bias_line);

@@ -55,6 +55,8 @@ typedef struct qdq {
   struct { int32_t dtype, zp; const char *name; } zps[64];
   size_t n_zps;
   bool *fused_act;  /* per node: a Relu/Clip folded into the producer's output range */
+  bool *float_out;  /* per node: its outputs are float data (see carries_float) */
+  size_t n_nodes;   /* nodes before the pass added any */
 } qdq;
 
 static qtensor *find_q(qdq *q, const char *name) {
@@ -65,6 +67,39 @@ static qtensor *find_q(qdq *q, const char *name) {
 
 static bool is_float_activation(qdq *q, const char *name) {
   return name && *name && octet_calibrator_find(q->cal, name) != NULL;
+}
+
+static bool float_dtype(int32_t dt) {
+  return dt == OCTET_DTYPE_FLOAT || dt == OCTET_DTYPE_FLOAT16 || dt == OCTET_DTYPE_DOUBLE || dt == OCTET_DTYPE_BFLOAT16;
+}
+
+/* Whether node i reads float data (for the summary's "kept float" count). Calibration may have
+ * observed only the tensors the quantizer needs, so float-ness is propagated through the graph
+ * instead: from float graph inputs and calibrated tensors, through every node except the ones
+ * whose outputs are integers or booleans. q->float_out records the answer per node. */
+static bool carries_float(qdq *q, size_t i) {
+  static const char *const int_out[] = {"Shape", "Size", "NonZero", "ArgMax", "ArgMin", "Equal", "Less",
+                                        "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or",
+                                        "IsNaN", "IsInf", "TopK", "ConstantOfShape", "Cast"};
+  const octet_ir_node *n = &q->e.g->nodes[i];
+  bool in_float = false;
+  for (size_t k = 0; k < n->n_inputs && !in_float; k++) {
+    const char *x = n->inputs[k];
+    if (!x[0] || octet_edit_constant(&q->e, x)) continue;
+    if (is_float_activation(q, x)) in_float = true;
+    size_t p = octet_edit_producer(&q->e, x);
+    if (p != SIZE_MAX && p < q->n_nodes && q->float_out[p]) in_float = true;
+    for (size_t g = 0; g < q->e.g->n_inputs; g++)
+      if (!strcmp(q->e.g->inputs[g].name, x) && float_dtype(q->e.g->inputs[g].elem_type)) in_float = true;
+  }
+  bool out_float = in_float;
+  for (size_t k = 0; k < OCTET_COUNTOF(int_out); k++) out_float &= strcmp(n->op_type, int_out[k]) != 0;
+  if (!strcmp(n->op_type, "Cast")) {
+    const octet_ir_attr *to = octet_ir_node_attr(n, "to");
+    out_float = to && float_dtype((int32_t)to->i);
+  }
+  q->float_out[i] = out_float;
+  return in_float;
 }
 
 /* Picks (or copies) parameters for an activation; false when it has no calibration data. */
@@ -437,20 +472,22 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
   size_t n_nodes = g->n_nodes; /* the nodes this pass adds are not candidates */
   q.roles = octet_calloc(n_nodes + 1, sizeof *q.roles);
   q.fused_act = octet_calloc(n_nodes + 1, sizeof *q.fused_act);
-  if (!st && (!q.roles || !q.fused_act)) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  q.float_out = octet_calloc(n_nodes + 1, sizeof *q.float_out);
+  q.n_nodes = n_nodes;
+  if (!st && (!q.roles || !q.fused_act || !q.float_out))
+    st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
 
   /* 1. Decide, in topological order (file order after prepare), what each node becomes. */
   for (size_t i = 0; !st && i < n_nodes; i++) {
     const octet_ir_node *n = &g->nodes[i];
     role ro = n->domain[0] ? ROLE_NONE : op_role(n->op_type);
     bool excluded = in_list(o->exclude_nodes, n->name) || in_list(o->exclude_ops, n->op_type);
+    bool reads_float = carries_float(&q, i);
     if (q.fused_act[i]) continue;
     if (ro == ROLE_NONE || excluded) {
       if (excluded) r->excluded++;
       else if (strcmp(n->op_type, "QuantizeLinear") && strcmp(n->op_type, "DequantizeLinear")) {
-        bool touches_float = false;
-        for (size_t k = 0; k < n->n_inputs; k++) touches_float |= is_float_activation(&q, n->inputs[k]);
-        if (touches_float) {
+        if (reads_float) {
           r->unsupported++;
           note_float(r, n->op_type);
         }
@@ -510,5 +547,6 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
   octet_free(q.t);
   octet_free(q.roles);
   octet_free(q.fused_act);
+  octet_free(q.float_out);
   return st;
 }

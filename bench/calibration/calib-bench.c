@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "calibration/observe-list.h"
+#include "octet/octet.h"
 #include "octet/octet.h"
 
 static double now(void) {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "calibration/observe-list.h"
+#include "octet/octet.h"
 #include "octet/octet.h"
 
 static const char *shared_file(const char *name) {
