@@ -10,6 +10,7 @@ typedef struct slot {
   const char *name;
   size_t consumers; /* references as a node input, across the graph */
   bool wanted;
+  bool derived; /* output of data movement from a wanted tensor: its range is copied */
 } slot;
 
 typedef struct name_set {
@@ -205,17 +206,19 @@ octet_status octet_observe_list(const octet_model *model, const octet_observe_li
     if (f != FUSE_NO) want(&t, g->nodes[reader].outputs[0]);
     if (f != FUSE_YES) want(&t, n->outputs[0]);
   }
-  /* Data movement keeps its input's quantization: follow chains (any order of nodes). */
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-      const octet_ir_node *n = &g->nodes[i];
-      if (n->domain[0] || n->n_inputs < 1 || n->n_outputs < 1 || !n->outputs[0][0] ||
-          !is_one_of(n->op_type, pass_ops, OCTET_COUNTOF(pass_ops)))
-        continue;
-      if (!n->inputs[0][0] || !lookup(&t, n->inputs[0])->wanted) continue;
+  /* Data movement copies its input's quantization (quantize/qdq.c), so the output of a
+   * MaxPool/Reshape/... whose input has a range needs no histogram of its own, even when the
+   * next op reads it; in graph order, so chains of them follow. */
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    const octet_ir_node *n = &g->nodes[i];
+    if (n->domain[0] || n->n_inputs < 1 || n->n_outputs < 1 || !n->outputs[0][0] || !n->inputs[0][0] ||
+        !is_one_of(n->op_type, pass_ops, OCTET_COUNTOF(pass_ops)))
+      continue;
+    slot *in = lookup(&t, n->inputs[0]);
+    if (in->wanted || in->derived) {
       slot *s = lookup(&t, n->outputs[0]);
-      if (!s->wanted) changed = s->wanted = true;
+      s->wanted = false;
+      s->derived = true;
     }
   }
 

@@ -65,8 +65,12 @@ static qtensor *find_q(qdq *q, const char *name) {
   return NULL;
 }
 
+static qtensor *find_q(qdq *q, const char *name);
+
+/* A float activation: calibrated, or already given parameters (the output of a data-movement
+ * op copies its input's, and calibration need not have observed it). */
 static bool is_float_activation(qdq *q, const char *name) {
-  return name && *name && octet_calibrator_find(q->cal, name) != NULL;
+  return name && *name && (octet_calibrator_find(q->cal, name) != NULL || find_q(q, name) != NULL);
 }
 
 static bool float_dtype(int32_t dt) {
@@ -496,7 +500,7 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
     }
     if (ro == ROLE_PASSTHROUGH) {
       const qtensor *x = find_q(&q, n->inputs[0]);
-      if (!x || !is_float_activation(&q, n->outputs[0])) continue; /* float data stays float */
+      if (!x || n->n_outputs < 1 || !n->outputs[0][0]) continue; /* float data stays float */
       qtensor copy = *x;
       if ((st = want(&q, n->outputs[0], &copy, err))) break;
       q.roles[i] = ro;

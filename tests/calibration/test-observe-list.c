@@ -147,7 +147,10 @@ static void list_skips_conv_outputs_a_clip_replaces(void **s) {
   assert_true(listed(names, n, "input"));
   assert_true(listed(names, n, "/f/f.0/f.0.2/Clip_output_0"));   /* ReLU6 after a Conv */
   assert_false(listed(names, n, "/f/f.0/f.0.0/Conv_output_0"));  /* ... replaces its output */
-  assert_true(listed(names, n, "/f/f.1/MaxPool_output_0"));      /* data movement of a quantized input */
+  /* data movement copies its quantized input's range: MaxPool and Flatten need no histogram */
+  assert_false(listed(names, n, "/f/f.1/MaxPool_output_0"));
+  assert_false(listed(names, n, "/Flatten_output_0"));
+  assert_true(listed(names, n, "/GlobalAveragePool_output_0")); /* pooling averages: its own range */
   assert_true(listed(names, n, "logits"));
   octet_observe_list_free(names);
   /* excluding the Clips keeps the Conv outputs */
