@@ -445,8 +445,13 @@ static void conv_fast_tiles(void *arg, size_t t0, size_t t1) {
   const octet_qconv_geom *f = &t->L->f;
   size_t nr = t->s->uk->nr, ntx = (f->ow + nr - 1) / nr;
   if (f->virt) {
-    size_t nv = f->oh * f->phase_w;
-    t->s->uk->conv(&t->args, 0, t0 * nr, t1 * nr < nv ? t1 * nr : nv, 0, t->g->Mg);
+    size_t nv = f->oh * f->phase_w, v1 = t1 * nr < nv ? t1 * nr : nv;
+    /* Blocks of output channels whose weights stay in L2 while every pixel tile of the range
+     * passes over them (deep layers have few pixels and megabytes of weights). */
+    size_t mr = t->s->uk->mr, row_bytes = t->args.w->k2 * 4, mb = (128 * 1024 / row_bytes) / mr * mr;
+    if (mb < mr) mb = mr;
+    for (size_t m = 0; m < t->g->Mg; m += mb)
+      t->s->uk->conv(&t->args, 0, t0 * nr, v1, m, m + mb < t->g->Mg ? m + mb : t->g->Mg);
     return;
   }
   for (size_t i = t0; i < t1; i++) {
