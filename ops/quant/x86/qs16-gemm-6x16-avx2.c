@@ -21,30 +21,36 @@ static inline __m256i ibias8(const int32_t *p, size_t m, size_t rs, size_t cs, s
  * included; cvtps rounds half to even under the default MXCSR as nearbyintf does. */
 typedef struct rq_consts {
   __m256 lo, hi;
-  __m256i z;
+  __m256i z, z16;
   bool is_signed;
 } rq_consts;
 
 static inline rq_consts rq_make(int32_t zp, int32_t out_dtype) {
   int32_t qmin = out_dtype == 3 ? -128 : 0, qmax = out_dtype == 3 ? 127 : 255;
   rq_consts q = {_mm256_set1_ps((float)(qmin - zp)), _mm256_set1_ps((float)(qmax - zp)),
-                 _mm256_set1_epi32(zp), out_dtype == 3};
+                 _mm256_set1_epi32(zp), _mm256_set1_epi16((int16_t)zp), out_dtype == 3};
   return q;
 }
 
-static inline __m128i requant16(__m256i v0, __m256i v1, __m256 s0, __m256 s1, const rq_consts *q) {
-  __m256 lo = q->lo, hi = q->hi;
+/* `clamp` false only when |float(v) * s| < 2^30 for every int32 v (every scale < 0.5): then
+ * rounding first and letting the saturating int16 add and packs clamp gives the reference's
+ * bytes (the bounds are integral and rounding is monotonic); with the clamp the values are in
+ * range and the zero point is added exactly in int16. */
+static inline __m128i requant16c(__m256i v0, __m256i v1, __m256 s0, __m256 s1, const rq_consts *q,
+                                 bool clamp) {
   __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), s0);
   __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), s1);
-  f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
-  f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
-  __m256i z = q->z;
-  __m256i i0 = _mm256_add_epi32(_mm256_cvtps_epi32(f0), z);
-  __m256i i1 = _mm256_add_epi32(_mm256_cvtps_epi32(f1), z);
-  /* values are already in range: the saturating packs only narrow */
-  __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xd8);
+  if (clamp) {
+    f0 = _mm256_min_ps(_mm256_max_ps(f0, q->lo), q->hi);
+    f1 = _mm256_min_ps(_mm256_max_ps(f1, q->lo), q->hi);
+  }
+  __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1)), q->z16);
+  w = _mm256_permute4x64_epi64(w, 0xd8);
   __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
   return q->is_signed ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh);
+}
+static inline __m128i requant16(__m256i v0, __m256i v1, __m256 s0, __m256 s1, const rq_consts *q) {
+  return requant16c(v0, v1, s0, s1, q, true);
 }
 
 /* One row of 16 columns at (m, n), all valid. */
@@ -59,8 +65,14 @@ static inline void epi_row16(const octet_qgemm_epi *ep, const rq_consts *rq, siz
     _mm256_storeu_si256((__m256i *)((int32_t *)ep->out + o), v0);
     _mm256_storeu_si256((__m256i *)((int32_t *)ep->out + o + 8), v1);
   } else if (ep->kind == OCTET_QEPI_Q8) {
-    __m128i q = requant16(v0, v1, param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n),
-                          param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n + 8), rq);
+    __m128i q;
+    if (!ep->scale_cs && ep->scale[m * ep->scale_rs] < 0.5f) { /* per row, as in convolutions */
+      __m256 sc = _mm256_set1_ps(ep->scale[m * ep->scale_rs]);
+      q = requant16c(v0, v1, sc, sc, rq, false);
+    } else {
+      q = requant16(v0, v1, param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n),
+                    param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n + 8), rq);
+    }
     _mm_storeu_si128((__m128i *)((uint8_t *)ep->out + o), q);
   } else {
     __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), param8(ep->scale, m, ep->scale_rs, ep->scale_cs, n));
@@ -115,8 +127,42 @@ static inline __attribute__((always_inline)) void tile_any(size_t R, size_t k2, 
   acc[5][0] = c50, acc[5][1] = c51;
 }
 
+/* R full rows of 16 requantized bytes with per-row bias and scale (convolutions), specialised
+ * on the output type so the row loop carries no run-time choice but the clamp test. */
+static inline __attribute__((always_inline)) void store_rows_q8(size_t R, __m256i acc[6][2], size_t m,
+                                                                size_t n, const octet_qgemm_epi *ep,
+                                                                bool osgn) {
+  int32_t qmin = osgn ? -128 : 0, qmax = osgn ? 127 : 255;
+  const __m256 lo = _mm256_set1_ps((float)(qmin - ep->zp)), hi = _mm256_set1_ps((float)(qmax - ep->zp));
+  const __m256i z16 = _mm256_set1_epi16((int16_t)ep->zp);
+  uint8_t *o = (uint8_t *)ep->out + m * ep->ldo + n;
+  for (size_t i = 0; i < R; i++, o += ep->ldo) {
+    __m256i v0 = acc[i][0], v1 = acc[i][1];
+    if (ep->bias) {
+      __m256i b = _mm256_set1_epi32(ep->bias[(m + i) * ep->bias_rs]);
+      v0 = _mm256_add_epi32(v0, b), v1 = _mm256_add_epi32(v1, b);
+    }
+    float sc = ep->scale[(m + i) * ep->scale_rs];
+    __m256 s = _mm256_set1_ps(sc);
+    __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), s), f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), s);
+    if (!(sc < 0.5f)) { /* see requant16c */
+      f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
+      f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
+    }
+    __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1)), z16);
+    w = _mm256_permute4x64_epi64(w, 0xd8);
+    __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
+    _mm_storeu_si128((__m128i *)o, osgn ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh));
+  }
+}
+
 static void tile_store(size_t R, __m256i acc[6][2], size_t m, size_t n, size_t nv,
                        const octet_qgemm_epi *ep) {
+  if (ep->kind == OCTET_QEPI_Q8 && nv == 16 && !ep->scale_cs && (!ep->bias || !ep->bias_cs)) {
+    if (ep->out_dtype == 3) store_rows_q8(R, acc, m, n, ep, true);
+    else store_rows_q8(R, acc, m, n, ep, false);
+    return;
+  }
   rq_consts rq = rq_make(ep->zp, ep->out_dtype);
   for (size_t i = 0; i < R; i++) {
     if (nv == 16) {
@@ -183,6 +229,12 @@ static void tile_store_virtual(size_t R, __m256i acc[6][2], size_t m, size_t v0,
       run_j[nruns] = j, run_n[nruns] = y * a->ow + x, run_len[nruns++] = keep;
     }
     j += len;
+  }
+  if (nruns == 1 && run_len[0] == 16 && ep->kind == OCTET_QEPI_Q8 && !ep->scale_cs &&
+      (!ep->bias || !ep->bias_cs)) { /* 16 consecutive output pixels: stored in place */
+    if (ep->out_dtype == 3) store_rows_q8(R, acc, m, run_n[0], ep, true);
+    else store_rows_q8(R, acc, m, run_n[0], ep, false);
+    return;
   }
   size_t esz = ep->kind == OCTET_QEPI_Q8 ? 1 : 4;
   int32_t buf[16];
