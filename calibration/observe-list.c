@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "calibration/inexact-ops.h"
 #include "octet/octet.h"
 #include "onnx_io/ir.h"
 
@@ -145,6 +146,13 @@ static void mark_hardswish(const octet_ir_graph *g, name_set *t, bool *fused) {
   }
 }
 
+static const octet_ir_node *producer_of(const octet_ir_graph *g, const char *name) {
+  for (size_t i = 0; i < g->n_nodes; i++)
+    for (size_t k = 0; k < g->nodes[i].n_outputs; k++)
+      if (!strcmp(g->nodes[i].outputs[k], name)) return &g->nodes[i];
+  return NULL;
+}
+
 octet_status octet_observe_list(const octet_model *model, const octet_observe_list_options *options,
                                 const char ***names, size_t *n_names, octet_error *err) {
   if (!model || !model->graph || !names || !n_names)
@@ -189,18 +197,24 @@ octet_status octet_observe_list(const octet_model *model, const octet_observe_li
       continue;
     }
     if (!compute && !is_one_of(op, whole_ops, OCTET_COUNTOF(whole_ops))) continue;
+    /* Add/Mul become int8 only when every operand is an activation; with a weight operand
+     * (PaddleOCR's x * scale + bias blocks) the op stays float and needs no ranges at all. */
+    if (!strcmp(op, "Add") || !strcmp(op, "Mul")) {
+      bool float_op = false;
+      for (size_t k = 0; k < n->n_inputs; k++)
+        float_op |= !n->inputs[k][0] || octet_ir_graph_initializer(g, n->inputs[k]) != NULL;
+      if (float_op) { /* except a transcendental result, which is quantized right away */
+        for (size_t k = 0; k < n->n_inputs; k++) {
+          const octet_ir_node *p = n->inputs[k][0] ? producer_of(g, n->inputs[k]) : NULL;
+          if (p && !p->domain[0] && octet_inexact_float_op(p->op_type)) want(&t, n->inputs[k]);
+        }
+        continue;
+      }
+    }
     size_t n_in = n->n_inputs;
     if (compute) n_in = strcmp(op, "MatMul") && strcmp(op, "Gemm") ? 1 : 2;
     for (size_t k = 0; k < n_in && k < n->n_inputs; k++) want(&t, n->inputs[k]);
     if (n->n_outputs < 1) continue;
-    /* Add/Mul become int8 only when every operand is a quantized activation; with a weight
-     * operand (PaddleOCR's x * scale + bias blocks) the op stays float and its output needs no
-     * range from it, though its activation input still gets one. */
-    bool float_op = false;
-    if (!strcmp(op, "Add") || !strcmp(op, "Mul"))
-      for (size_t k = 0; k < n->n_inputs; k++)
-        float_op |= !n->inputs[k][0] || octet_ir_graph_initializer(g, n->inputs[k]) != NULL;
-    if (float_op) continue;
     size_t reader = SIZE_MAX;
     fuse f = folds_into(g, &t, n, subgraphs, options, &reader);
     if (f != FUSE_NO) want(&t, g->nodes[reader].outputs[0]);

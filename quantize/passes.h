@@ -3,6 +3,8 @@
 #define OCTET_QUANTIZE_PASSES_H
 
 #include "calibration/calibrator.h"
+#include "calibration/inexact-ops.h"
+
 #include "quantize/graph-edit.h"
 
 typedef struct octet_prepare_report {

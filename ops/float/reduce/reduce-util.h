@@ -61,6 +61,38 @@ static inline float rd_sum_f32(const float *x, size_t n) {
   return s;
 }
 
+/* Sum of a row in the order ONNX Runtime's CPU ReduceSum/ReduceMean use (Eigen's SSE
+ * reduction: a scalar prefix up to 16-byte alignment, two 4-lane accumulators striding 8, one
+ * more 4-block, lanes folded (0+2)+(1+3), then the prefix and the tail one by one). `phase` is
+ * the row's element offset modulo 4 from an aligned tensor start. Matching it makes octet's
+ * float graphs between int8 ops (LayerNorm spelled out) round where ORT rounds, so both
+ * runtimes quantize the same values. */
+static inline float rd_sum_f32_ort(const float *x, size_t n, size_t phase) {
+  size_t start = (4 - phase % 4) % 4;
+  if (start > n) start = n;
+  size_t size8 = (n - start) / 8 * 8, size4 = (n - start) / 4 * 4;
+  size_t end8 = start + size8, end4 = start + size4;
+  if (!size4) {
+    float r = n ? x[0] : 0.0f;
+    for (size_t i = 1; i < n; i++) r += x[i];
+    return r;
+  }
+  float a[4], b[4];
+  for (int j = 0; j < 4; j++) a[j] = x[start + j];
+  if (size4 > 4) {
+    for (int j = 0; j < 4; j++) b[j] = x[start + 4 + j];
+    for (size_t i = start + 8; i < end8; i += 8)
+      for (int j = 0; j < 4; j++) a[j] += x[i + j], b[j] += x[i + 4 + j];
+    for (int j = 0; j < 4; j++) a[j] += b[j];
+    if (end4 > end8)
+      for (int j = 0; j < 4; j++) a[j] += x[end8 + j];
+  }
+  float r = (a[0] + a[2]) + (a[1] + a[3]);
+  for (size_t i = 0; i < start; i++) r += x[i];
+  for (size_t i = end4; i < n; i++) r += x[i];
+  return r;
+}
+
 static inline float rd_sumsq_f32(const float *x, size_t n) {
   float acc[RD_LANES] = {0};
   size_t i = 0;

@@ -269,6 +269,8 @@ static void rd_rows_f32(void *arg, size_t begin, size_t end) {
       s = m + logf(acc);
       break;
     }
+    case RD_SUM:
+    case RD_MEAN: s = rd_sum_f32_ort(row, n, (o * n) % 4); break;
     default: s = rd_sum_f32(row, n); break;
     }
     y[o] = finish_f32(op, s, n);
