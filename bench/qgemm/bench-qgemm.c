@@ -27,16 +27,23 @@ typedef struct bcase {
   bool conv;
   size_t M, K, N;                /* GEMM */
   int64_t C, H, W, Mo, k, group; /* convolution */
+  int64_t stride;                 /* 0 means 1 */
 } bcase;
 
 static const bcase k_cases[] = {
-    {"gemm_1x768x768", false, 1, 768, 768, 0, 0, 0, 0, 0, 0},
-    {"gemm_128x768x768", false, 128, 768, 768, 0, 0, 0, 0, 0, 0},
-    {"gemm_128x768x3072", false, 128, 768, 3072, 0, 0, 0, 0, 0, 0},
-    {"gemm_512x1024x1024", false, 512, 1024, 1024, 0, 0, 0, 0, 0, 0},
-    {"conv3x3_64_64_56", true, 0, 0, 0, 64, 56, 56, 64, 3, 1},
-    {"conv1x1_256_64_56", true, 0, 0, 0, 256, 56, 56, 64, 1, 1},
-    {"dw3x3_144_56", true, 0, 0, 0, 144, 56, 56, 144, 3, 144},
+    {"gemm_1x768x768", false, 1, 768, 768, 0, 0, 0, 0, 0, 0, 0},
+    {"gemm_128x768x768", false, 128, 768, 768, 0, 0, 0, 0, 0, 0, 0},
+    {"gemm_128x768x3072", false, 128, 768, 3072, 0, 0, 0, 0, 0, 0, 0},
+    {"gemm_512x1024x1024", false, 512, 1024, 1024, 0, 0, 0, 0, 0, 0, 0},
+    {"conv3x3_64_64_56", true, 0, 0, 0, 64, 56, 56, 64, 3, 1, 0},
+    {"conv1x1_256_64_56", true, 0, 0, 0, 256, 56, 56, 64, 1, 1, 0},
+    {"dw3x3_144_56", true, 0, 0, 0, 144, 56, 56, 144, 3, 144, 0},
+    /* ResNet-18's other shapes (octet only: no ORT model is made for them) */
+    {"conv7x7s2_3_64_224", true, 0, 0, 0, 3, 224, 224, 64, 7, 1, 2},
+    {"conv3x3s2_128_256_28", true, 0, 0, 0, 128, 28, 28, 256, 3, 1, 2},
+    {"conv3x3_256_256_14", true, 0, 0, 0, 256, 14, 14, 256, 3, 1, 0},
+    {"conv3x3_512_512_7", true, 0, 0, 0, 512, 7, 7, 512, 3, 1, 0},
+    {"conv1x1s2_128_256_28", true, 0, 0, 0, 128, 28, 28, 256, 1, 1, 2},
 };
 
 static double ort_time(const char *file, const char *name) {
@@ -69,8 +76,8 @@ static double run_case(const bcase *c, int max_reps, double *macs) {
   float *wsc = NULL;
   int8_t *wz = NULL;
   int32_t *bias = NULL;
-  octet_attr attrs[2];
-  int64_t pads[4];
+  octet_attr attrs[3];
+  int64_t pads[4], strides[2];
   size_t n_attrs = 0;
   if (!c->conv) {
     k = octet_ops_find(octet_ops_plugin(), "", "QLinearMatMul", 10);
@@ -104,8 +111,12 @@ static double run_case(const bcase *c, int max_reps, double *macs) {
     for (int i = 0; i < 4; i++) pads[i] = c->k / 2;
     attrs[0] = (octet_attr){.name = "pads", .type = OCTET_ATTR_INTS, .n = 4, .ints = pads};
     attrs[1] = (octet_attr){.name = "group", .type = OCTET_ATTR_INT, .i = c->group};
-    n_attrs = 2;
-    *macs = (double)(c->Mo * c->H * c->W) * (double)(cg * c->k * c->k);
+    int64_t sd = c->stride ? c->stride : 1, oh = (c->H + 2 * (c->k / 2) - c->k) / sd + 1,
+            ow = (c->W + 2 * (c->k / 2) - c->k) / sd + 1;
+    strides[0] = strides[1] = sd;
+    attrs[2] = (octet_attr){.name = "strides", .type = OCTET_ATTR_INTS, .n = 2, .ints = strides};
+    n_attrs = 3;
+    *macs = (double)(c->Mo * oh * ow) * (double)(cg * c->k * c->k);
   }
   t[1] = (octet_tensor){.dtype = OCTET_DTYPE_FLOAT, .data = &xs};
   t[2] = (octet_tensor){.dtype = OCTET_DTYPE_UINT8, .data = &xz};

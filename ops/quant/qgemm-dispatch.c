@@ -187,6 +187,13 @@ bool octet_qconv_layout(octet_qconv_geom *g) {
   /* koff entries are int32: planes past 2^31 elements take the reference path */
   return pe <= INT32_MAX;
 }
+/* Whether some tap k < kn (dilation d) lands on phase p of s. */
+static bool phase_read(size_t kn, size_t d, size_t s, size_t p) {
+  for (size_t k = 0; k < kn && k < s; k++)
+    if (k * d % s == p) return true;
+  return false;
+}
+
 void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g, int16_t *planes,
                         const uint8_t *x, bool x_signed, int32_t zx, size_t cp0, size_t cp1) {
   size_t plane = g->ih * g->iw;
@@ -196,6 +203,11 @@ void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g
     for (size_t pq = 0; pq < g->rph * g->sw; pq++) {
       size_t py = pq / g->sw, q = pq % g->sw;
       int16_t *ph = planes + cp * g->pair_stride + pq * g->phase_stride;
+      if (!phase_read(g->kh, g->dh, g->rph, py) || !phase_read(g->kw, g->dw, g->sw, q)) {
+        /* no tap reads it (a 1x1 strided convolution reads one phase of four): zeros only */
+        memset(ph, 0, g->phase_stride * sizeof *ph);
+        continue;
+      }
       /* padded column X = i * sw + q is input column X - pl when inside [pl, pl + iw) */
       size_t i0 = g->pl > q ? (g->pl - q + g->sw - 1) / g->sw : 0;
       size_t iend = (g->pl + g->iw - q + g->sw - 1) / g->sw; /* first i with X >= pl + iw */
@@ -212,15 +224,15 @@ void octet_qconv_planes(const octet_qgemm_ukernel *uk, const octet_qconv_geom *g
         size_t c0 = i0 * g->sw + q - g->pl;
         if (g->sw == 1) {
           uk->widen2(d + 2 * i0, r0 + c0, r1 ? r1 + c0 : NULL, iend - i0, x_signed, zx);
-        } else if (x_signed) {
-          for (size_t i = i0, c = c0; i < iend; i++, c += g->sw) {
-            d[2 * i] = (int16_t)((int8_t)r0[c] - zx);
-            d[2 * i + 1] = r1 ? (int16_t)((int8_t)r1[c] - zx) : 0;
-          }
         } else {
-          for (size_t i = i0, c = c0; i < iend; i++, c += g->sw) {
-            d[2 * i] = (int16_t)(r0[c] - zx);
-            d[2 * i + 1] = r1 ? (int16_t)(r1[c] - zx) : 0;
+          /* the phase's bytes gathered into short runs, then widened as pairs */
+          uint8_t t0[256], t1[256];
+          for (size_t i = i0, c = c0; i < iend; i += 256, c += 256 * g->sw) {
+            size_t n = iend - i < 256 ? iend - i : 256;
+            for (size_t j = 0; j < n; j++) t0[j] = r0[c + j * g->sw];
+            if (r1)
+              for (size_t j = 0; j < n; j++) t1[j] = r1[c + j * g->sw];
+            uk->widen2(d + 2 * i, t0, r1 ? t1 : NULL, n, x_signed, zx);
           }
         }
         memset(d + 2 * iend, 0, (g->row_stride - 2 * iend) * sizeof *d);
