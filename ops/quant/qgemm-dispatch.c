@@ -179,10 +179,11 @@ bool octet_qconv_layout(octet_qconv_geom *g) {
   g->prows = (g->rows + g->rph - 1) / g->rph;
   g->phase_w = g->virt ? (wp + g->sw - 1) / g->sw : wp / g->sw + 1 + 32;
   /* Stride 1 with pr <= pl: a row's right padding is the next row's left padding (both zeros),
-   * so rows are pl + iw wide: fewer virtual pixels to compute and drop. A valid pixel's taps
-   * past column pl + iw - 1 wrap into the next row's first pr <= pl columns, which are zeros;
-   * past the last row they land in the bottom padding rows or the zeroed slack. */
-  if (g->virt && g->sw == 1 && g->pr <= g->pl) g->phase_w = g->pl + g->iw;
+   * so rows are pl + iw wide: fewer virtual pixels to compute and drop. pr <= (kw - 1) * dw
+   * keeps every output column inside the row (ow <= pl + iw); a valid pixel's taps past column
+   * pl + iw - 1 wrap into the next row's first pr <= pl columns, which are zeros; past the last
+   * row they land in the next plane's top padding or left padding, or the zeroed slack. */
+  if (g->virt && g->sw == 1 && g->pr <= g->pl && g->pr <= (g->kw - 1) * g->dw) g->phase_w = g->pl + g->iw;
   size_t slack = g->virt ? 2 * (g->kw * g->dw + 64) + 2 * wp : 0;
   if (!octet_mul_size(g->phase_w, 2, &rs) || !octet_mul_size(g->prows, rs, &ps) ||
       !octet_mul_size(g->sw * g->rph, ps, &prs) || !octet_mul_size(g->cpairs, prs, &pe) ||
