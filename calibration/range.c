@@ -193,11 +193,19 @@ static octet_status choose_mse(const octet_hist *h, const octet_range_options *o
       }
     }
   } else {
+    /* the clipping error above an upper edge does not depend on the lower one: once per edge */
+    double *above = octet_malloc((last + 1) * sizeof *above);
+    if (!above) {
+      octet_free(p.c);
+      octet_free(bins);
+      return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    }
+    for (size_t b = B; b <= last; b++) above[b] = clip_error(&p, b, nb, ((double)b - (double)B) * w);
     for (size_t a = first; a <= B; a++) {
       double L = ((double)a - (double)B) * w, below = clip_error(&p, 0, a, L);
       for (size_t b = (a == B ? B + 1 : B); b <= last; b++) {
         double H = ((double)b - (double)B) * w, step = (H - L) / steps;
-        double e = below + clip_error(&p, b, nb, H) + range_sum(p.c, a, b) * step * step / 12.0;
+        double e = below + above[b] + range_sum(p.c, a, b) * step * step / 12.0;
         if (e < best) {
           best = e;
           best_lo = a;
@@ -205,6 +213,7 @@ static octet_status choose_mse(const octet_hist *h, const octet_range_options *o
         }
       }
     }
+    octet_free(above);
   }
   octet_free(p.c);
   octet_free(bins);
