@@ -44,6 +44,9 @@ static const bcase k_cases[] = {
     {"conv3x3_256_256_14", true, 0, 0, 0, 256, 14, 14, 256, 3, 1, 0},
     {"conv3x3_512_512_7", true, 0, 0, 0, 512, 7, 7, 512, 3, 1, 0},
     {"conv1x1s2_128_256_28", true, 0, 0, 0, 128, 28, 28, 256, 1, 1, 2},
+    /* MobileNetV2's last pointwise layers */
+    {"conv1x1_320_1280_7", true, 0, 0, 0, 320, 7, 7, 1280, 1, 1, 0},
+    {"conv1x1_960_160_7", true, 0, 0, 0, 960, 7, 7, 160, 1, 1, 0},
 };
 
 static double ort_time(const char *file, const char *name) {
