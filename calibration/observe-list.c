@@ -226,7 +226,7 @@ octet_status octet_observe_list(const octet_model *model, const octet_observe_li
   for (size_t i = 0; i < g->n_nodes; i++) {
     const octet_ir_node *n = &g->nodes[i];
     if (n->domain[0] || n->n_inputs < 1 || n->n_outputs < 1 || !n->outputs[0][0] || !n->inputs[0][0] ||
-        !is_one_of(n->op_type, pass_ops, OCTET_COUNTOF(pass_ops)))
+        (!is_one_of(n->op_type, pass_ops, OCTET_COUNTOF(pass_ops)) && !octet_nearest_resize(n)))
       continue;
     slot *in = lookup(&t, n->inputs[0]);
     if (in->wanted || in->derived) {

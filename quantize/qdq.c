@@ -489,7 +489,7 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
   /* 1. Decide, in topological order (file order after prepare), what each node becomes. */
   for (size_t i = 0; !st && i < n_nodes; i++) {
     const octet_ir_node *n = &g->nodes[i];
-    role ro = n->domain[0] ? ROLE_NONE : op_role(n->op_type);
+    role ro = n->domain[0] ? ROLE_NONE : octet_nearest_resize(n) ? ROLE_PASSTHROUGH : op_role(n->op_type);
     bool excluded = in_list(o->exclude_nodes, n->name) || in_list(o->exclude_ops, n->op_type);
     bool reads_float = carries_float(&q, i);
     if (q.fused_act[i]) continue;

@@ -7,6 +7,7 @@
 
 #include "quantize/graph-edit.h"
 #include "quantize/ir-clone.h"
+#include "calibration/inexact-ops.h"
 #include "quantize/qop.h"
 
 /* Quantization parameters as a Q or DQ node states them. Only constant scales and zero points
@@ -755,7 +756,7 @@ octet_status octet_qdq_to_qop(octet_model *m, octet_qop_report *r, octet_error *
     else if (!strcmp(op, "Concat")) st = lower_concat(&L, i, &done, err);
     else if (!strcmp(op, "Softmax")) st = lower_softmax(&L, i, &done, err);
     else if (!strcmp(op, "MaxPool") || !strcmp(op, "Reshape") || !strcmp(op, "Transpose") || !strcmp(op, "Flatten") ||
-             !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze")) {
+             !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze") || octet_nearest_resize(node_at(&L, i))) {
       pass = true;
       st = lower_passthrough(&L, i, &done, err);
     }
