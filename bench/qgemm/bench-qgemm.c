@@ -47,6 +47,8 @@ static const bcase k_cases[] = {
     /* MobileNetV2's last pointwise layers */
     {"conv1x1_320_1280_7", true, 0, 0, 0, 320, 7, 7, 1280, 1, 1, 0},
     {"conv1x1_960_160_7", true, 0, 0, 0, 960, 7, 7, 160, 1, 1, 0},
+    {"dw3x3s2_96_112", true, 0, 0, 0, 96, 112, 112, 96, 3, 96, 2},
+    {"dw3x3_960_7", true, 0, 0, 0, 960, 7, 7, 960, 3, 960, 0},
 };
 
 static double ort_time(const char *file, const char *name) {

@@ -413,9 +413,16 @@ size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr) {
 
 void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x,
                      bool x_signed, int32_t zx, size_t ih, size_t iw, size_t pt, size_t pb, size_t pl) {
-  /* one memset for the padding and the slack, then the interior rows */
-  memset(plane, 0, (ih + pt + pb) * pw_out * sizeof *plane);
-  for (size_t y = 0; y < ih; y++) uk->widen(plane + (pt + y) * pw_out + pl, x + y * iw, iw, x_signed, zx);
+  /* zeros only where no input lands (padding rows, and each row's left padding and right
+   * padding + slack): the plane is rewritten for every channel */
+  memset(plane, 0, pt * pw_out * sizeof *plane);
+  for (size_t y = 0; y < ih; y++) {
+    int16_t *d = plane + (pt + y) * pw_out;
+    memset(d, 0, pl * sizeof *d);
+    uk->widen(d + pl, x + y * iw, iw, x_signed, zx);
+    memset(d + pl + iw, 0, (pw_out - pl - iw) * sizeof *d);
+  }
+  memset(plane + (pt + ih) * pw_out, 0, pb * pw_out * sizeof *plane);
 }
 
 static void widen_c(int16_t *d, const uint8_t *s, size_t n, bool sgn, int32_t zx) {
