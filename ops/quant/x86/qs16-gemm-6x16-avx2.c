@@ -136,23 +136,36 @@ static inline __attribute__((always_inline)) void store_rows_q8(size_t R, __m256
   const __m256 lo = _mm256_set1_ps((float)(qmin - ep->zp)), hi = _mm256_set1_ps((float)(qmax - ep->zp));
   const __m256i z16 = _mm256_set1_epi16((int16_t)ep->zp);
   uint8_t *o = (uint8_t *)ep->out + m * ep->ldo + n;
-  for (size_t i = 0; i < R; i++, o += ep->ldo) {
-    __m256i v0 = acc[i][0], v1 = acc[i][1];
-    if (ep->bias) {
-      __m256i b = _mm256_set1_epi32(ep->bias[(m + i) * ep->bias_rs]);
-      v0 = _mm256_add_epi32(v0, b), v1 = _mm256_add_epi32(v1, b);
+  /* rows in pairs: one narrowing pack and one permute give both rows' 16 bytes */
+  for (size_t i = 0; i < R; i += 2, o += 2 * ep->ldo) {
+    __m256i w[2];
+    size_t nrows = R - i < 2 ? R - i : 2;
+    for (size_t j = 0; j < 2; j++) {
+      if (j >= nrows) {
+        w[j] = w[0];
+        break;
+      }
+      size_t mi = m + i + j;
+      __m256i v0 = acc[i + j][0], v1 = acc[i + j][1];
+      if (ep->bias) {
+        __m256i b = _mm256_set1_epi32(ep->bias[mi * ep->bias_rs]);
+        v0 = _mm256_add_epi32(v0, b), v1 = _mm256_add_epi32(v1, b);
+      }
+      float sc = ep->scale[mi * ep->scale_rs];
+      __m256 s = _mm256_set1_ps(sc);
+      __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), s), f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), s);
+      if (!(sc < 0.5f)) { /* see requant16c */
+        f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
+        f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
+      }
+      /* int16 lanes [0-3, 8-11 | 4-7, 12-15] */
+      w[j] = _mm256_adds_epi16(_mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1)), z16);
     }
-    float sc = ep->scale[(m + i) * ep->scale_rs];
-    __m256 s = _mm256_set1_ps(sc);
-    __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(v0), s), f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(v1), s);
-    if (!(sc < 0.5f)) { /* see requant16c */
-      f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
-      f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
-    }
-    __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1)), z16);
-    w = _mm256_permute4x64_epi64(w, 0xd8);
-    __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
-    _mm_storeu_si128((__m128i *)o, osgn ? _mm_packs_epi16(wl, wh) : _mm_packus_epi16(wl, wh));
+    /* dwords: row i 0-3, 8-11, row i+1 0-3, 8-11 | row i 4-7, 12-15, row i+1 4-7, 12-15 */
+    __m256i b = osgn ? _mm256_packs_epi16(w[0], w[1]) : _mm256_packus_epi16(w[0], w[1]);
+    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(b));
+    if (nrows == 2) _mm_storeu_si128((__m128i *)(o + ep->ldo), _mm256_extracti128_si256(b, 1));
   }
 }
 
