@@ -209,6 +209,92 @@ static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *e
   return OCTET_OK;
 }
 
+/* The single Conv reading `name` as its data input, when that Conv has no padding (then a
+ * constant added to its input adds the same amount under every output pixel); else SIZE_MAX. */
+static size_t unpadded_conv_reader(octet_edit *e, const char *name) {
+  if (octet_edit_consumers(e, name) != 1 || octet_edit_is_graph_output(e, name)) return SIZE_MAX;
+  for (size_t i = 0; i < e->g->n_nodes; i++) {
+    if (octet_edit_is_dead(e, i)) continue;
+    const octet_ir_node *n = &e->g->nodes[i];
+    if (n->n_inputs < 2 || strcmp(n->inputs[0], name)) continue;
+    if (strcmp(n->op_type, "Conv") || n->domain[0]) return SIZE_MAX;
+    const octet_ir_attr *pads = octet_ir_node_attr(n, "pads"), *ap = octet_ir_node_attr(n, "auto_pad");
+    if (ap && ap->s && strcmp(ap->s, "NOTSET") && strcmp(ap->s, "VALID")) return SIZE_MAX;
+    for (size_t k = 0; pads && k < pads->n; k++)
+      if (pads->ints[k] != 0) return SIZE_MAX;
+    return i;
+  }
+  return SIZE_MAX;
+}
+
+/* Mul(constant) and Add(constant) right before an unpadded Conv fold into it:
+ * Conv(W, b)(s * x + c) = Conv(W * s, b + sum(W * c)) per input channel (PaddleOCR v4 puts such
+ * an affine block after each hard-swish; most feed 1x1 convolutions). Padded convolutions would
+ * see the added constant only inside the image, so they keep theirs. */
+static octet_status fold_affine_into_next(octet_edit *e, size_t *folded, octet_error *err) {
+  octet_ir_graph *g = e->g;
+  for (size_t i = 0; i < g->n_nodes; i++) {
+    if (octet_edit_is_dead(e, i)) continue;
+    const octet_ir_node *op = &g->nodes[i];
+    bool mul = !strcmp(op->op_type, "Mul");
+    if ((!mul && strcmp(op->op_type, "Add")) || op->domain[0] || op->n_inputs != 2 || op->n_outputs != 1) continue;
+    size_t ci = unpadded_conv_reader(e, op->outputs[0]);
+    if (ci == SIZE_MAX) continue;
+    const octet_ir_node *conv = &g->nodes[ci];
+    const octet_ir_tensor *w = octet_edit_constant(e, conv->inputs[1]);
+    if (!w || w->dtype != OCTET_DTYPE_FLOAT || w->rank < 3) continue;
+    size_t cout = (size_t)w->dims[0], cig = (size_t)w->dims[1], numel;
+    const octet_ir_attr *ga = octet_ir_node_attr(conv, "group");
+    size_t groups = ga && ga->i > 0 ? (size_t)ga->i : 1;
+    if (!octet_shape_numel(w->dims, w->rank, &numel) || !cout || !cig || cout % groups) continue;
+    size_t taps = numel / (cout * cig), cin = cig * groups;
+    for (int side = 0; side < 2; side++) {
+      const char *xin = op->inputs[side], *kin = op->inputs[1 - side];
+      if (octet_edit_constant(e, xin)) continue;
+      size_t stride;
+      const float *k = per_channel_constant(octet_edit_constant(e, kin), w->rank, cin, &stride);
+      bool has_bias = conv->n_inputs > 2 && conv->inputs[2][0];
+      const float *bias = has_bias ? float_data(octet_edit_constant(e, conv->inputs[2]), cout) : NULL;
+      if (!k || (has_bias && !bias)) continue;
+      float *nw = mul ? octet_arena_alloc(e->m->arena, numel * sizeof *nw) : NULL;
+      float *nb = octet_arena_alloc(e->m->arena, cout * sizeof *nb);
+      if (!nb || (mul && !nw)) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      const float *wd = w->data;
+      for (size_t o = 0; o < cout; o++) {
+        size_t g0 = (o / (cout / groups)) * cig; /* first input channel of o's group */
+        double acc = bias ? (double)bias[o] : 0.0;
+        for (size_t j = 0; j < cig; j++) {
+          float kv = k[(g0 + j) * stride];
+          for (size_t t = 0; t < taps; t++) {
+            size_t idx = (o * cig + j) * taps + t;
+            if (mul) nw[idx] = wd[idx] * kv;
+            else acc += (double)wd[idx] * (double)kv;
+          }
+        }
+        nb[o] = mul ? (bias ? bias[o] : 0.0f) : (float)acc;
+      }
+      const char *wn = mul ? octet_edit_name(e, conv->inputs[1], "scaled") : conv->inputs[1];
+      const char *bn = octet_edit_name(e, conv->outputs[0], "bias");
+      int64_t bd = (int64_t)cout;
+      if (!wn || !bn || (mul && !octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, w->rank, w->dims, nw)) ||
+          !octet_edit_set_initializer(e, bn, OCTET_DTYPE_FLOAT, 1, &bd, nb))
+        return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      const char **ins = octet_arena_alloc(e->m->arena, 3 * sizeof *ins);
+      if (!ins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      octet_ir_node *cv = &g->nodes[ci];
+      ins[0] = g->nodes[i].inputs[side];
+      ins[1] = wn;
+      ins[2] = bn;
+      cv->inputs = ins;
+      cv->n_inputs = 3;
+      octet_edit_kill(e, i);
+      (*folded)++;
+      break;
+    }
+  }
+  return OCTET_OK;
+}
+
 /* ---- opset upgrade to 13 ---- */
 
 /* Ops whose semantics did not change between any older opset and 13 in ways that matter for
@@ -350,6 +436,7 @@ octet_status octet_quantize_prepare_graph(octet_model *m, octet_prepare_report *
     size_t bn = r->folded_bn, affine = r->folded_affine;
     st = fold_batchnorm(&e, &r->folded_bn, err);
     if (!st) st = fold_affine(&e, &r->folded_affine, err);
+    if (!st) st = fold_affine_into_next(&e, &r->folded_affine, err);
     if (!st) st = octet_edit_finish(&e, err);
     done = r->folded_bn - bn + r->folded_affine - affine;
   }

@@ -1,5 +1,5 @@
 """Prepare passes of `octet quantize` on hand-made graphs: BatchNormalization and Mul/Add by
-per-channel or scalar constants fold into the Conv/ConvTranspose before them, and the folded float
+per-channel or scalar constants fold into the Conv/ConvTranspose before them (or the unpadded Conv after them), and the folded float
 graph computes what the original did; x * Clip(x+3, 0, 6) / 6 becomes one HardSwish (opset 14); shapes that only look per-channel (a [C] vector broadcasts
 along the last axis, not the channels) and convolutions with two readers are left alone.
 Every compute op is excluded, so the written model is the prepared float graph.
@@ -63,6 +63,22 @@ cases = {
                            helper.make_node("Mul", ["c", "k"], ["m"]), helper.make_node("Add", ["m", "c"], ["y"])],
                           [const("w", w), const("b", b), const("k", [0.5])]),
                     {"Conv": 1, "Mul": 1, "Add": 1}),
+    # Mul(scalar) -> Add([1,C,1,1]) -> unpadded Conv (1x1 and a grouped 3x3): both fold into it
+    "affine-before-conv": (model([helper.make_node("Relu", ["x"], ["r"]),
+                                  helper.make_node("Mul", ["r", "k"], ["m"]), helper.make_node("Add", ["m", "kb"], ["a"]),
+                                  helper.make_node("Conv", ["a", "w1"], ["c1"]),
+                                  helper.make_node("Mul", ["c1", "k2"], ["m2"]),
+                                  helper.make_node("Conv", ["m2", "wg", "bg"], ["y"], group=2)],
+                                 [const("k", [0.7]), const("kb", rng.normal(size=(1, 3, 1, 1))),
+                                  const("w1", rng.normal(size=(C, 3, 1, 1))), const("k2", [-1.3]),
+                                  const("wg", rng.normal(size=(C, C // 2, 3, 3))), const("bg", rng.normal(size=C))]),
+                           {"Relu": 1, "Conv": 2}),
+    # ... but not into a padded one: the constant would be added inside the image only
+    "affine-before-padded-conv": (model([helper.make_node("Relu", ["x"], ["r"]),
+                                         helper.make_node("Add", ["r", "kb"], ["a"]),
+                                         helper.make_node("Conv", ["a", "w", "b"], ["y"], pads=[1, 1, 1, 1])],
+                                        [const("kb", [0.5]), const("w", w), const("b", b)]),
+                                  {"Relu": 1, "Add": 1, "Conv": 1}),
     # x * Clip(x + 3, 0, 6) / 6 after a conv: one HardSwish at opset 14
     "hardswish": (model([helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
                          helper.make_node("Add", ["c", "three"], ["a"]),
