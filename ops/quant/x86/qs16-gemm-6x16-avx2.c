@@ -130,14 +130,13 @@ static inline __attribute__((always_inline)) void tile_any(size_t R, size_t k2, 
 /* R full rows of 16 requantized bytes with per-row bias and scale (convolutions), specialised
  * on the output type so the row loop carries no run-time choice but the clamp test. */
 static inline __attribute__((always_inline)) void store_rows_q8(size_t R, __m256i acc[6][2], size_t m,
-                                                                size_t n, const octet_qgemm_epi *ep,
-                                                                bool osgn) {
+                                                                uint8_t *o, size_t ldo,
+                                                                const octet_qgemm_epi *ep, bool osgn) {
   int32_t qmin = osgn ? -128 : 0, qmax = osgn ? 127 : 255;
   const __m256 lo = _mm256_set1_ps((float)(qmin - ep->zp)), hi = _mm256_set1_ps((float)(qmax - ep->zp));
   const __m256i z16 = _mm256_set1_epi16((int16_t)ep->zp);
-  uint8_t *o = (uint8_t *)ep->out + m * ep->ldo + n;
   /* rows in pairs: one narrowing pack and one permute give both rows' 16 bytes */
-  for (size_t i = 0; i < R; i += 2, o += 2 * ep->ldo) {
+  for (size_t i = 0; i < R; i += 2, o += 2 * ldo) {
     __m256i w[2];
     size_t nrows = R - i < 2 ? R - i : 2;
     for (size_t j = 0; j < 2; j++) {
@@ -165,15 +164,20 @@ static inline __attribute__((always_inline)) void store_rows_q8(size_t R, __m256
     __m256i b = osgn ? _mm256_packs_epi16(w[0], w[1]) : _mm256_packus_epi16(w[0], w[1]);
     b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(b));
-    if (nrows == 2) _mm_storeu_si128((__m128i *)(o + ep->ldo), _mm256_extracti128_si256(b, 1));
+    if (nrows == 2) _mm_storeu_si128((__m128i *)(o + ldo), _mm256_extracti128_si256(b, 1));
   }
 }
 
 static void tile_store(size_t R, __m256i acc[6][2], size_t m, size_t n, size_t nv,
                        const octet_qgemm_epi *ep) {
-  if (ep->kind == OCTET_QEPI_Q8 && nv == 16 && !ep->scale_cs && (!ep->bias || !ep->bias_cs)) {
-    if (ep->out_dtype == 3) store_rows_q8(R, acc, m, n, ep, true);
-    else store_rows_q8(R, acc, m, n, ep, false);
+  if (ep->kind == OCTET_QEPI_Q8 && !ep->scale_cs && (!ep->bias || !ep->bias_cs)) {
+    /* a partial tile (nv < 16) goes through a buffer */
+    uint8_t buf[6 * 16], *o = nv == 16 ? (uint8_t *)ep->out + m * ep->ldo + n : buf;
+    size_t ldo = nv == 16 ? ep->ldo : 16;
+    if (ep->out_dtype == 3) store_rows_q8(R, acc, m, o, ldo, ep, true);
+    else store_rows_q8(R, acc, m, o, ldo, ep, false);
+    if (nv < 16)
+      for (size_t i = 0; i < R; i++) memcpy((uint8_t *)ep->out + (m + i) * ep->ldo + n, buf + 16 * i, nv);
     return;
   }
   rq_consts rq = rq_make(ep->zp, ep->out_dtype);
@@ -243,10 +247,17 @@ static void tile_store_virtual(size_t R, __m256i acc[6][2], size_t m, size_t v0,
     }
     j += len;
   }
-  if (nruns == 1 && run_len[0] == 16 && ep->kind == OCTET_QEPI_Q8 && !ep->scale_cs &&
-      (!ep->bias || !ep->bias_cs)) { /* 16 consecutive output pixels: stored in place */
-    if (ep->out_dtype == 3) store_rows_q8(R, acc, m, run_n[0], ep, true);
-    else store_rows_q8(R, acc, m, run_n[0], ep, false);
+  if (ep->kind == OCTET_QEPI_Q8 && !ep->scale_cs && (!ep->bias || !ep->bias_cs)) {
+    /* 16 consecutive output pixels are stored in place; other runs through a buffer */
+    bool whole = nruns == 1 && run_len[0] == 16;
+    uint8_t qb[6 * 16], *o = whole ? (uint8_t *)ep->out + m * ep->ldo + run_n[0] : qb;
+    size_t ldo = whole ? ep->ldo : 16;
+    if (ep->out_dtype == 3) store_rows_q8(R, acc, m, o, ldo, ep, true);
+    else store_rows_q8(R, acc, m, o, ldo, ep, false);
+    if (!whole)
+      for (size_t i = 0; i < R; i++)
+        for (size_t r = 0; r < nruns; r++)
+          memcpy((uint8_t *)ep->out + (m + i) * ep->ldo + run_n[r], qb + 16 * i + run_j[r], run_len[r]);
     return;
   }
   size_t esz = ep->kind == OCTET_QEPI_Q8 ? 1 : 4;
