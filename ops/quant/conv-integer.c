@@ -493,8 +493,13 @@ static void conv_fast_dw(void *arg, size_t c0, size_t c1) {
     return;
   }
   for (size_t c = c0; c < c1; c++) {
-    octet_qdw_plane(t->s->uk, plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw, f->pt,
-                    f->pb, f->pl);
+    /* the padding and slack zeros are written once per task: later channels rewrite the rows */
+    if (c == c0)
+      octet_qdw_plane(t->s->uk, plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih, f->iw,
+                      f->pt, f->pb, f->pl);
+    else
+      octet_qdw_plane_rows(t->s->uk, plane, t->L->dw_pw, t->xc + c * g->in_sp, t->x_signed, t->zx, f->ih,
+                           f->iw, f->pt, f->pl);
     octet_qdw_args a = {plane, t->L->dw_pw, f->kh, f->kw, f->sh, f->oh, f->ow,
                         t->s->dww + c * f->kh * kw2, t->bias ? t->bias[c] : 0,
                         t->scales[t->per_ch ? c : 0], t->zy, t->s->y_dt, t->y + c * g->P};

@@ -411,6 +411,11 @@ size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr) {
   return (iw + pl + pr + 48 + 15) & ~(size_t)15;
 }
 
+void octet_qdw_plane_rows(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x,
+                          bool x_signed, int32_t zx, size_t ih, size_t iw, size_t pt, size_t pl) {
+  for (size_t y = 0; y < ih; y++) uk->widen(plane + (pt + y) * pw_out + pl, x + y * iw, iw, x_signed, zx);
+}
+
 void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x,
                      bool x_signed, int32_t zx, size_t ih, size_t iw, size_t pt, size_t pb, size_t pl) {
   /* zeros only where no input lands (padding rows, and each row's left padding and right

@@ -233,6 +233,10 @@ void octet_qgemm_epi_scalar(const octet_qgemm_epi *ep, size_t m, size_t n, int32
 size_t octet_qdw_plane_width(size_t iw, size_t pl, size_t pr);
 void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x, bool x_signed, int32_t zx,
                      size_t ih, size_t iw, size_t pt, size_t pb, size_t pl);
+/* Rewrites only the interior rows of a plane octet_qdw_plane built with the same geometry (its
+ * zeros stay): the next channel in the same buffer. */
+void octet_qdw_plane_rows(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x,
+                          bool x_signed, int32_t zx, size_t ih, size_t iw, size_t pt, size_t pl);
 
 /* ---- QLinearAdd (qlinear-eltwise.c) ----
  * One run of n elements, u8 (or s8 when sgn), with MLAS's AVX2 float steps:

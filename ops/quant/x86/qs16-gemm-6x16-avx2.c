@@ -419,6 +419,35 @@ static void dw3x3s1(const octet_qdw_args *a, const int32_t *wp, const rq_consts 
   }
 }
 
+/* 3x3, stride 2: the six tap-pair weights ((w0, w1), (w2, 0) per row) stay in registers and
+ * the loops are fully unrolled; the pair at 2 * x + 2p is (tap 2p, tap 2p + 1) of pixel x. */
+static void dw3x3s2(const octet_qdw_args *a, const int32_t *wp, const rq_consts *rq, __m256 s, __m256i bias) {
+  const __m256i w00 = _mm256_set1_epi32(wp[0]), w01 = _mm256_set1_epi32(wp[1]);
+  const __m256i w10 = _mm256_set1_epi32(wp[2]), w11 = _mm256_set1_epi32(wp[3]);
+  const __m256i w20 = _mm256_set1_epi32(wp[4]), w21 = _mm256_set1_epi32(wp[5]);
+  for (size_t oy = 0; oy < a->oh; oy++) {
+    const int16_t *r0 = a->plane + oy * 2 * a->pw, *r1 = r0 + a->pw, *r2 = r1 + a->pw;
+    for (size_t x0 = 0; x0 < a->ow; x0 += 16) {
+      size_t c = 2 * x0;
+      __m256i v0 = bias, v1 = bias, u0 = _mm256_setzero_si256(), u1 = u0;
+      MAC(v0, r0 + c, w00);
+      MAC(v1, r0 + c + 16, w00);
+      MAC(u0, r0 + c + 2, w01);
+      MAC(u1, r0 + c + 18, w01);
+      MAC(v0, r1 + c, w10);
+      MAC(v1, r1 + c + 16, w10);
+      MAC(u0, r1 + c + 2, w11);
+      MAC(u1, r1 + c + 18, w11);
+      MAC(v0, r2 + c, w20);
+      MAC(v1, r2 + c + 16, w20);
+      MAC(u0, r2 + c + 2, w21);
+      MAC(u1, r2 + c + 18, w21);
+      /* the bias is already in: requantize v + u with a zero bias */
+      dw_store(a, rq, s, _mm256_setzero_si256(), oy, x0, _mm256_add_epi32(v0, u0), _mm256_add_epi32(v1, u1));
+    }
+  }
+}
+
 void octet_qs16_dwconv__avx2(const octet_qdw_args *a) {
   size_t kw2 = a->kw + (a->kw & 1), np = kw2 / 2;
   int32_t wpp[OCTET_QDW_MAX_PAIRS]; /* tap pairs as the int32 words vpmaddwd broadcasts */
@@ -428,6 +457,10 @@ void octet_qs16_dwconv__avx2(const octet_qdw_args *a) {
   __m256i bias = _mm256_set1_epi32(a->bias);
   if (a->stride == 1 && a->kh == 3 && a->kw == 3) {
     dw3x3s1(a, wpp, &rq, s, bias);
+    return;
+  }
+  if (a->stride == 2 && a->kh == 3 && a->kw == 3) {
+    dw3x3s2(a, wpp, &rq, s, bias);
     return;
   }
   for (size_t oy = 0; oy < a->oh; oy++) {
