@@ -9,6 +9,8 @@
 
 #define POOL_ROW_MAX octet_f32_maxpool_row__scalar
 #define POOL_ROW_SUM octet_f32_sumpool_row__scalar
+#define POOL_ROW_MAX_U8 octet_u8_maxpool_row__scalar
+#define POOL_ROW_MAX_S8 octet_s8_maxpool_row__scalar
 #include "ops/float/nn/pool-row.inc"
 
 void octet_nn_pool_row_select(octet_nn_pool_row_fn *max_row, octet_nn_pool_row_fn *sum_row) {
@@ -21,6 +23,18 @@ void octet_nn_pool_row_select(octet_nn_pool_row_fn *max_row, octet_nn_pool_row_f
 #endif
   *max_row = octet_f32_maxpool_row__scalar;
   *sum_row = octet_f32_sumpool_row__scalar;
+}
+
+void octet_nn_pool_row_int8_select(octet_nn_pool_row_u8_fn *u8, octet_nn_pool_row_s8_fn *s8) {
+#if OCTET_X86_AVX2
+  if (octet_cpu_has(OCTET_CPU_LEVEL_AVX2)) {
+    *u8 = octet_u8_maxpool_row__avx2;
+    *s8 = octet_s8_maxpool_row__avx2;
+    return;
+  }
+#endif
+  *u8 = octet_u8_maxpool_row__scalar;
+  *s8 = octet_s8_maxpool_row__scalar;
 }
 
 octet_nn_dw_row_fn octet_nn_dw_row_select(void) {

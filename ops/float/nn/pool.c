@@ -111,6 +111,8 @@ typedef struct pool_job {
   int64_t *idx;
   bool fast2d;
   octet_nn_pool_row_fn max_row, sum_row;
+  octet_nn_pool_row_u8_fn u8_row;
+  octet_nn_pool_row_s8_fn s8_row;
 } pool_job;
 
 /* Window bounds along one dim, for dilation 1 (avg/lp) or any (max: checked per tap). */
@@ -162,35 +164,27 @@ MAX_WINDOW(int8_t, max_plane_s8, INT8_MIN)
 MAX_WINDOW(uint8_t, max_plane_u8, 0)
 
 /* 2-D int8 max pooling without Indices (what quantized CNNs run between their convolutions):
- * the same taps and the same start value as MAX_WINDOW, without its index bookkeeping, which
- * made MaxPool most of a quantized CNN's time. */
-#define MAX_WINDOW_2D(T, name, LOWEST)                                                      \
-  static void name(const pool_job *j, size_t plane) {                                        \
-    const nn_geom *g = &j->s->g;                                                             \
-    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2];               \
-    const T *x = (const T *)j->x + plane * (size_t)(IH * IW);                                \
-    T *y = (T *)j->y + plane * (size_t)(OH * OW);                                            \
-    for (int64_t oh = 0; oh < OH; oh++) {                                                    \
-      int64_t h0 = oh * g->s[1] - g->pb[1];                                                  \
-      for (int64_t ow = 0; ow < OW; ow++) {                                                  \
-        int64_t w0 = ow * g->s[2] - g->pb[2];                                                \
-        T best = LOWEST;                                                                     \
-        for (int64_t kh = 0; kh < g->k[1]; kh++) {                                           \
-          int64_t ih = h0 + kh * g->d[1];                                                    \
-          if (ih < 0 || ih >= IH) continue;                                                  \
-          const T *row = x + ih * IW;                                                        \
-          for (int64_t kw = 0; kw < g->k[2]; kw++) {                                         \
-            int64_t iw = w0 + kw * g->d[2];                                                  \
-            if (iw >= 0 && iw < IW && row[iw] > best) best = row[iw];                        \
-          }                                                                                  \
-        }                                                                                    \
-        y[oh * OW + ow] = best;                                                              \
-      }                                                                                      \
-    }                                                                                        \
+ * output rows start at the type's lowest value and take the strictly greater taps of each
+ * valid input row, as the window loop does, through the (vectorized) int8 row kernels. */
+#define MAX_ROWS_2D(T, name, LOWEST, ROW)                                                      \
+  static void name(const pool_job *j, size_t plane) {                                          \
+    const nn_geom *g = &j->s->g;                                                               \
+    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2];                 \
+    const T *x = (const T *)j->x + plane * (size_t)(IH * IW);                                  \
+    T *y = (T *)j->y + plane * (size_t)(OH * OW);                                              \
+    for (int64_t oh = 0; oh < OH; oh++) {                                                      \
+      T *yr = y + oh * OW;                                                                     \
+      for (int64_t ow = 0; ow < OW; ow++) yr[ow] = LOWEST;                                     \
+      int64_t h0 = oh * g->s[1] - g->pb[1];                                                    \
+      for (int64_t kh = 0; kh < g->k[1]; kh++) {                                               \
+        int64_t ih = h0 + kh * g->d[1];                                                        \
+        if (ih >= 0 && ih < IH) j->ROW(x + ih * IW, IW, g->k[2], g->s[2], g->d[2], g->pb[2], OW, yr); \
+      }                                                                                        \
+    }                                                                                          \
   }
 
-MAX_WINDOW_2D(int8_t, max2d_plane_s8, INT8_MIN)
-MAX_WINDOW_2D(uint8_t, max2d_plane_u8, 0)
+MAX_ROWS_2D(int8_t, max2d_plane_s8, INT8_MIN, s8_row)
+MAX_ROWS_2D(uint8_t, max2d_plane_u8, 0, u8_row)
 
 static bool int8_2d(const pool_job *j) {
   const nn_geom *g = &j->s->g;
@@ -365,6 +359,7 @@ OCTET_K_RUN(octet_k_pool_run) {
   if (!s->global) {
     j.fast2d = pool2d_fits(&j);
     octet_nn_pool_row_select(&j.max_row, &j.sum_row);
+    octet_nn_pool_row_int8_select(&j.u8_row, &j.s8_row);
   }
   octet_parallel_for(host, (size_t)(in[0]->dims[0] * in[0]->dims[1]), pool_task, &j);
   return OCTET_OK;

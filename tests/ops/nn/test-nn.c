@@ -635,6 +635,46 @@ static void test_maxpool_3d_and_uint8(void **st) {
   free(Y.data);
 }
 
+/* Random 2-D int8/uint8 max pools: without Indices they run the vectorized int8 row kernels,
+ * with Indices the plain window loop; the values must be the same bytes. */
+static void test_int8_maxpool_rows_match_window_loop(void **st) {
+  (void)st;
+  for (int it = 0; it < 60; it++) {
+    int64_t k[2], s[2], d[2], p[4], in[2];
+    for (int i = 0; i < 2; i++) {
+      k[i] = th_randi(1, 4);
+      s[i] = th_randi(1, 3);
+      d[i] = it % 2 ? 1 : th_randi(1, 2);
+      p[i] = th_randi(0, k[i] / 2);
+      p[i + 2] = th_randi(0, k[i] / 2);
+      in[i] = (k[i] - 1) * d[i] + 1 + th_randi(0, 70);
+    }
+    int32_t dt = it % 3 == 0 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+    size_t n = (size_t)(6 * in[0] * in[1]);
+    uint8_t *xb = malloc(n);
+    for (size_t i = 0; i < n; i++) xb[i] = (uint8_t)th_randi(0, 255);
+    int64_t xd[4] = {2, 3, in[0], in[1]};
+    octet_tensor X = th_tensor(dt, 4, xd, xb);
+    th_attrs at = {0};
+    th_ints(&at, "kernel_shape", k, 2);
+    th_ints(&at, "strides", s, 2);
+    th_ints(&at, "pads", p, 4);
+    th_int(&at, "ceil_mode", it % 3 == 1);
+    if (it % 2 == 0) th_ints(&at, "dilations", d, 2);
+    const octet_tensor *ins[1] = {&X};
+    octet_tensor Y1[2], Y2[1];
+    octet_error err = {0};
+    assert_int_equal(th_run("MaxPool", 12, &at, ins, 1, NULL, Y1, 2, NULL, &err), OCTET_OK);
+    assert_int_equal(th_run("MaxPool", 12, &at, ins, 1, NULL, Y2, 1, NULL, &err), OCTET_OK);
+    assert_int_equal(Y2[0].dtype, dt);
+    assert_memory_equal(Y1[0].data, Y2[0].data, th_numel(&Y1[0]));
+    free(Y1[0].data);
+    free(Y1[1].data);
+    free(Y2[0].data);
+    free(xb);
+  }
+}
+
 /* Random 2-D pools: MaxPool with Indices (window loop) must equal MaxPool without (row
  * kernels); AveragePool must equal a naive mean, with and without count_include_pad. */
 static void test_pools_random_2d_match_naive(void **st) {
@@ -718,6 +758,7 @@ int main(void) {
     cmocka_unit_test(test_averagepool_count_include_pad_and_same_upper),
     cmocka_unit_test(test_global_pools_and_lppool),
     cmocka_unit_test(test_maxpool_3d_and_uint8),
+    cmocka_unit_test(test_int8_maxpool_rows_match_window_loop),
     cmocka_unit_test(test_pools_random_2d_match_naive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
