@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "calibration/inexact-ops.h"
+#include "calibration/quant-rules.h"
 #include "octet/octet.h"
 #include "onnx_io/ir.h"
 
@@ -43,17 +43,6 @@ static bool is_one_of(const char *op, const char *const *list, size_t n) {
   return false;
 }
 
-static bool in_list(const char *list, const char *name) {
-  if (!list || !name || !*name) return false;
-  size_t n = strlen(name);
-  for (const char *p = list; *p;) {
-    size_t k = strcspn(p, ",");
-    if (k == n && !strncmp(p, name, n)) return true;
-    p += k + (p[k] == ',');
-  }
-  return false;
-}
-
 /* Mirrors quantize/qdq.c's roles. */
 static const char *const compute_ops[] = {"Conv", "ConvTranspose", "MatMul", "Gemm"};
 static const char *const whole_ops[] = {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat"};
@@ -76,7 +65,7 @@ static fuse folds_into(const octet_ir_graph *g, name_set *t, const octet_ir_node
     const octet_ir_node *c = &g->nodes[i];
     if (c->n_inputs < 1 || strcmp(c->inputs[0], out)) continue;
     if (c->domain[0] || c->n_outputs < 1) return FUSE_NO;
-    if (o && (in_list(o->exclude_nodes, c->name) || in_list(o->exclude_ops, c->op_type))) return FUSE_NO;
+    if (o && (octet_name_in_list(o->exclude_nodes, c->name) || octet_name_in_list(o->exclude_ops, c->op_type))) return FUSE_NO;
     *reader = i;
     fuse yes = subgraphs ? FUSE_MAYBE : FUSE_YES; /* a subgraph may read it too */
     if (!strcmp(c->op_type, "Relu")) return yes;

@@ -229,17 +229,6 @@ static octet_status rewrite_conv(dyn *d, size_t idx, octet_error *err) {
   return OCTET_OK;
 }
 
-static bool in_list(const char *list, const char *name) {
-  if (!list || !name || !*name) return false;
-  size_t l = strlen(name);
-  for (const char *p = list; *p;) {
-    size_t k = strcspn(p, ",");
-    if (k == l && !strncmp(p, name, l)) return true;
-    p += k + (p[k] == ',');
-  }
-  return false;
-}
-
 static void note(octet_dynamic_report *r, const char *op) { /* recurrent op types left float */
   if (strstr(r->kept_float, op)) return;
   size_t len = strlen(r->kept_float);
@@ -283,7 +272,7 @@ octet_status octet_quantize_dynamic(octet_model *m, const octet_qdq_options *o, 
   for (size_t i = 0; !st && i < n0; i++) {
     const octet_ir_node *n = &m->graph->nodes[i];
     if (octet_edit_is_dead(&d.e, i) || n->domain[0]) continue;
-    bool excluded = in_list(o->exclude_nodes, n->name) || in_list(o->exclude_ops, n->op_type);
+    bool excluded = octet_name_in_list(o->exclude_nodes, n->name) || octet_name_in_list(o->exclude_ops, n->op_type);
     size_t before = r->matmuls + r->gemms + r->convs;
     if (excluded) {
       r->excluded++;

@@ -3,7 +3,7 @@
 #define OCTET_QUANTIZE_PASSES_H
 
 #include "calibration/calibrator.h"
-#include "calibration/inexact-ops.h"
+#include "calibration/quant-rules.h"
 
 #include "quantize/graph-edit.h"
 

@@ -25,17 +25,6 @@ static role op_role(const char *op) {
   return ROLE_NONE;
 }
 
-static bool in_list(const char *list, const char *name) {
-  if (!list || !name || !*name) return false;
-  size_t n = strlen(name);
-  for (const char *p = list; *p;) {
-    size_t k = strcspn(p, ",");
-    if (k == n && !strncmp(p, name, n)) return true;
-    p += k + (p[k] == ',');
-  }
-  return false;
-}
-
 /* A tensor chosen for a Q/DQ pair, and its parameters. */
 typedef struct qtensor {
   const char *name;
@@ -166,7 +155,7 @@ static size_t fusable_activation(qdq *q, size_t node) {
   for (size_t i = 0; i < q->e.g->n_nodes; i++) {
     const octet_ir_node *c = &q->e.g->nodes[i];
     if (c->n_inputs < 1 || strcmp(c->inputs[0], n->outputs[0]) || c->domain[0]) continue;
-    if (in_list(q->o->exclude_nodes, c->name) || in_list(q->o->exclude_ops, c->op_type)) return SIZE_MAX;
+    if (octet_name_in_list(q->o->exclude_nodes, c->name) || octet_name_in_list(q->o->exclude_ops, c->op_type)) return SIZE_MAX;
     if (!strcmp(c->op_type, "Relu")) return i;
     if (!strcmp(c->op_type, "Clip")) {
       const octet_ir_tensor *mn = c->n_inputs > 1 ? octet_edit_constant(&q->e, c->inputs[1]) : NULL;
@@ -490,7 +479,7 @@ octet_status octet_quantize_qdq(octet_model *m, const octet_calibrator *cal,
   for (size_t i = 0; !st && i < n_nodes; i++) {
     const octet_ir_node *n = &g->nodes[i];
     role ro = n->domain[0] ? ROLE_NONE : octet_nearest_resize(n) ? ROLE_PASSTHROUGH : op_role(n->op_type);
-    bool excluded = in_list(o->exclude_nodes, n->name) || in_list(o->exclude_ops, n->op_type);
+    bool excluded = octet_name_in_list(o->exclude_nodes, n->name) || octet_name_in_list(o->exclude_ops, n->op_type);
     bool reads_float = carries_float(&q, i);
     if (q.fused_act[i]) continue;
     if (ro == ROLE_NONE || excluded) {

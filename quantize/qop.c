@@ -7,7 +7,7 @@
 
 #include "quantize/graph-edit.h"
 #include "quantize/ir-clone.h"
-#include "calibration/inexact-ops.h"
+#include "calibration/quant-rules.h"
 #include "quantize/qop.h"
 
 /* Quantization parameters as a Q or DQ node states them. Only constant scales and zero points
