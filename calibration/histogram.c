@@ -227,6 +227,9 @@ static bool add_stats(octet_hist *h, const float *x, size_t n, bool simd, tally 
  * the L1 cache. Widening between chunks gives the same counts as binning all at the final
  * range, since bins nest exactly (histogram.h). */
 #define HIST_CHUNK 2048
+/* The sampled path bins a few values per chunk: bigger chunks (still L2-resident) amortize the
+ * per-chunk reductions of the scan. */
+#define HIST_SAMPLED_CHUNK 16384
 
 void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stride) {
   bool simd = octet_hist_simd_enabled();
@@ -236,7 +239,7 @@ void octet_hist_add_sampled(octet_hist *h, const float *x, size_t n, size_t stri
     /* Sampled: values 0, stride, 2 stride, ... of the whole array, a chunk at a time (chunks
      * are multiples of the stride, a power of two) so the sampled reads hit the cache lines
      * the scan just brought in. Zeros land in bin B through the index formula. */
-    size_t chunk = stride > HIST_CHUNK ? stride : HIST_CHUNK;
+    size_t chunk = stride > HIST_SAMPLED_CHUNK ? stride : HIST_SAMPLED_CHUNK;
     int32_t B = (int32_t)h->half_bins;
     uint64_t binned = 0;
     for (size_t c = 0; c < n; c += chunk) {
