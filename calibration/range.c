@@ -201,11 +201,15 @@ static octet_status choose_mse(const octet_hist *h, const octet_range_options *o
       return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     }
     for (size_t b = B; b <= last; b++) above[b] = clip_error(&p, b, nb, ((double)b - (double)B) * w);
+    /* The rounding term is never negative, so a pair whose clipping error alone reaches the
+     * best total cannot win (`e < best` below): skipping it leaves the result as it was. */
     for (size_t a = first; a <= B; a++) {
       double L = ((double)a - (double)B) * w, below = clip_error(&p, 0, a, L);
       for (size_t b = (a == B ? B + 1 : B); b <= last; b++) {
+        double clipped = below + above[b];
+        if (clipped >= best) continue;
         double H = ((double)b - (double)B) * w, step = (H - L) / steps;
-        double e = below + above[b] + range_sum(p.c, a, b) * step * step / 12.0;
+        double e = clipped + range_sum(p.c, a, b) * step * step / 12.0;
         if (e < best) {
           best = e;
           best_lo = a;
