@@ -12,7 +12,7 @@
 
 static const char usage_text[] =
   "usage: octet quantize MODEL OUTPUT --data [NAME=]PATH... [options]\n\n"
-  "  --method M             activation ranges: minmax, percentile, entropy, mse (default mse)\n"
+  "  --method M             activation ranges: minmax (default), percentile, entropy, mse\n"
   "  --percentile P         for --method percentile (default 99.999)\n"
   "  --format F             qdq (default, portable), qop (QLinear* operators) or octet\n"
   "                         (QLinear ops in domain ai.octet, for ONNX Runtime with the octet plugin)\n"

@@ -45,8 +45,6 @@ int32_t octet_quantize_value(float x, float scale, int32_t zp, int32_t dtype);
 
 typedef struct octet_qdq_options {
   octet_range_method method;
-  bool split_methods;                 /* Relu/Clip outputs use bounded_method instead */
-  octet_range_method bounded_method;
   octet_calibration_choice choice; /* percentile, entropy settings */
   bool per_tensor_weights;
   bool signed_weights;       /* int8 weights; default uint8 with zero point 128 (same values) */

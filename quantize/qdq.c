@@ -100,17 +100,7 @@ static bool carries_float(qdq *q, size_t i) {
   return in_float;
 }
 
-/* Picks (or copies) parameters for an activation; false when it has no calibration data. */
-/* Graph inputs and outputs of Relu/Clip: bounded by construction (images, activations), so
- * clipping them buys little and costs the large values CNNs rely on (the default picks minmax
- * for them, see quantize.c). */
-static bool bounded_activation(qdq *q, const char *name) {
-  size_t p = octet_edit_producer(&q->e, name);
-  if (p == SIZE_MAX) return true;
-  const char *op = q->e.g->nodes[p].op_type;
-  return !strcmp(op, "Relu") || !strcmp(op, "Clip");
-}
-
+/* Picks (or copies) parameters for an activation; nothing when it has no calibration data. */
 static octet_status want(qdq *q, const char *name, const qtensor *same_as, octet_error *err) {
   if (find_q(q, name)) return OCTET_OK;
   const octet_calib_entry *ce = octet_calibrator_find(q->cal, name);
@@ -132,7 +122,6 @@ static octet_status want(qdq *q, const char *name, const qtensor *same_as, octet
   }
   octet_range_options ro;
   octet_range_method method = q->o->method;
-  if (q->o->split_methods && bounded_activation(q, name)) method = q->o->bounded_method;
 
   octet_calibration_range_options(&q->o->choice, method, &ro);
   ro.unsigned_target = !q->o->signed_activations;

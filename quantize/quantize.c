@@ -6,7 +6,7 @@
 #include "quantize/qop.h"
 
 /* A default chosen by measurement on the dev models (README, "Choosing ranges"). */
-#define DEFAULT_METHOD OCTET_RANGE_MSE
+#define DEFAULT_METHOD OCTET_RANGE_MINMAX
 
 static octet_status set_text(char **out, const char *text, octet_error *err) {
   if (!out) return OCTET_OK;
@@ -115,10 +115,7 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                       o->format);
   octet_qdq_options qo = {0};
   qo.method = DEFAULT_METHOD;
-  /* The default, measured on the dev models (README "Choosing ranges"): mse, except minmax for
-   * graph inputs and Relu/Clip outputs. Asking for a method applies it everywhere. */
-  qo.split_methods = !o->method;
-  qo.bounded_method = OCTET_RANGE_MINMAX;
+  /* The default, measured on the dev models (README "Choosing ranges"): minmax. */
   if (o->method) {
     octet_status st = octet_range_method_parse(o->method, &qo.method, err);
     if (st) return st;
@@ -159,7 +156,7 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
                    r.quantized_nodes, r.quantized_tensors, r.quantized_weights,
                    qo.signed_weights ? "int8" : "uint8 (zero point 128)", qo.per_tensor_weights ? "per tensor" : "per channel",
                    qo.signed_activations ? "int8" : "uint8",
-                   qo.split_methods ? "mse (minmax for inputs and Relu/Clip outputs)" : octet_range_method_name(qo.method),
+                   octet_range_method_name(qo.method),
                    upgraded ? "; opset upgraded to 13" : "");
   if (hardswish)
     n += snprintf(text + n, sizeof text - (size_t)n, "fused %zu x*Clip(x+3,0,6)/6 into HardSwish (opset 14)\n", hardswish);
