@@ -26,7 +26,7 @@ struct octet_calibrator {
   octet_error last_error;
   uint64_t batch; /* samples in the batch being observed (0: unknown) */
   struct {          /* the settings a loaded calibration table was written with */
-    bool loaded, symmetric, signed_target;
+    bool symmetric, signed_target;
     double percentile;
     uint32_t entropy_bins, entropy_levels;
   } table;

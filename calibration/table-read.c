@@ -339,7 +339,6 @@ octet_status octet_calibrator_load_table(octet_calibrator *c, const char *path, 
     st = octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "calibration table '%s' has no \"tensors\" object", path);
   if (!st) {
     const jv *sym = member(&root, "symmetric"), *target = member(&root, "target"), *samples = member(&root, "samples");
-    c->table.loaded = true;
     c->table.symmetric = sym && sym->type == J_BOOL && sym->num != 0;
     c->table.signed_target = target && target->type == J_STR && !strcmp(target->str, "int8");
     const jv *pct = member(&root, "percentile"), *eb = member(&root, "entropy_bins"),

@@ -49,6 +49,18 @@ size_t octet_edit_producer(const octet_edit *e, const char *name) {
 
 static bool graph_reads(const octet_ir_graph *g, const char *name);
 
+size_t octet_edit_sole_reader(const octet_edit *e, const char *name) {
+  if (!name || !name[0] || octet_edit_is_graph_output(e, name) || octet_edit_consumers(e, name) != 1)
+    return SIZE_MAX;
+  for (size_t i = 0; i < e->g->n_nodes; i++) {
+    if (octet_edit_is_dead(e, i)) continue;
+    const octet_ir_node *n = &e->g->nodes[i];
+    for (size_t k = 0; k < n->n_inputs; k++)
+      if (!strcmp(n->inputs[k], name)) return i;
+  }
+  return SIZE_MAX; /* read only inside a subgraph */
+}
+
 static bool node_reads(const octet_ir_node *n, const char *name) {
   for (size_t k = 0; k < n->n_inputs; k++)
     if (!strcmp(n->inputs[k], name)) return true;

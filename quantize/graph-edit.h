@@ -24,6 +24,9 @@ size_t octet_edit_producer(const octet_edit *e, const char *name);
  * graph output. */
 size_t octet_edit_consumers(const octet_edit *e, const char *name);
 bool octet_edit_is_graph_output(const octet_edit *e, const char *name);
+/* The live node reading `name` when it is its only reader and `name` is no graph output; else
+ * SIZE_MAX (what a pass needs before folding a node into its successor). */
+size_t octet_edit_sole_reader(const octet_edit *e, const char *name);
 /* Replaces `from` by `to` in the inputs of every live node except `except` (SIZE_MAX: none). */
 void octet_edit_rename_uses(octet_edit *e, const char *from, const char *to, size_t except);
 

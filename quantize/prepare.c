@@ -73,6 +73,28 @@ static bool conv_out_channels(octet_edit *e, size_t c, conv_layout *L) {
   return octet_shape_numel(w->dims, w->rank, &L->numel) && L->cout > 0 && L->numel > 0;
 }
 
+/* Gives Conv/ConvTranspose node c the data input x, new weights nw (w's shape; NULL keeps the
+ * current ones) named <weights>_<w_suffix>, and a new bias nb[cout]: what every fold ends in. */
+static octet_status set_conv_params(octet_edit *e, size_t c, const char *x, const octet_ir_tensor *w,
+                                    const float *nw, const char *w_suffix, const float *nb, size_t cout,
+                                    octet_error *err) {
+  octet_ir_node *conv = &e->g->nodes[c];
+  const char *wn = nw ? octet_edit_name(e, conv->inputs[1], w_suffix) : conv->inputs[1];
+  const char *bn = octet_edit_name(e, conv->outputs[0], "bias");
+  const char **ins = octet_arena_alloc(e->m->arena, 3 * sizeof *ins);
+  int64_t bd = (int64_t)cout;
+  if (!wn || !bn || !ins || (nw && !octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, w->rank, w->dims, nw)) ||
+      !octet_edit_set_initializer(e, bn, OCTET_DTYPE_FLOAT, 1, &bd, nb))
+    return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  conv = &e->g->nodes[c];
+  ins[0] = x;
+  ins[1] = wn;
+  ins[2] = bn;
+  conv->inputs = ins;
+  conv->n_inputs = 3;
+  return OCTET_OK;
+}
+
 /* A constant that multiplies or adds per output channel of a rank-`rank` [N, C, ...] tensor:
  * a scalar, or C values laid out along axis 1 ([C, 1, .., 1] right-aligned). Returns the
  * value for channel o through *v (NULL when not such a constant); *stride is 0 for a scalar. */
@@ -121,25 +143,13 @@ static octet_status fold_affine(octet_edit *e, size_t *folded, octet_error *err)
         float b = bias ? bias[o] : 0.0f, kv = k[o * stride];
         nb[o] = mul ? b * kv : b + kv;
       }
-      const char *wn = conv->inputs[1];
       if (mul) {
         const float *wd = L.w->data;
         for (size_t j = 0; j < L.numel; j++) nw[j] = wd[j] * k[((j / L.inner) % L.cout) * stride];
-        wn = octet_edit_name(e, conv->inputs[1], "scaled");
       }
-      const char *bn = octet_edit_name(e, conv->outputs[0], "bias");
-      int64_t bd = (int64_t)L.cout;
-      if (!wn || !bn || (mul && !octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, L.w->rank, L.w->dims, nw)) ||
-          !octet_edit_set_initializer(e, bn, OCTET_DTYPE_FLOAT, 1, &bd, nb))
-        return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      const char **ins = octet_arena_alloc(e->m->arena, 3 * sizeof *ins);
-      if (!ins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      octet_status st = set_conv_params(e, c, conv->inputs[0], L.w, nw, "scaled", nb, L.cout, err);
+      if (st) return st;
       conv = &g->nodes[c];
-      ins[0] = conv->inputs[0];
-      ins[1] = wn;
-      ins[2] = bn;
-      conv->inputs = ins;
-      conv->n_inputs = 3;
       conv->outputs[0] = g->nodes[i].outputs[0];
       octet_edit_kill(e, i);
       (*folded)++;
@@ -179,29 +189,18 @@ static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *e
     float *nw = octet_arena_alloc(e->m->arena, numel * sizeof *nw);
     float *nb = octet_arena_alloc(e->m->arena, cout * sizeof *nb);
     if (!nw || !nb) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    const float *wd = w->data;
-    for (size_t i = 0; i < numel; i++) {
-      size_t o = (i / L.inner) % cout;
-      nw[i] = (float)((double)wd[i] * ((double)scale[o] / sqrt((double)var[o] + eps)));
-    }
+    double *sc = octet_malloc(cout * sizeof *sc); /* scale / sqrt(var + eps), once per channel */
+    if (!sc) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     for (size_t o = 0; o < cout; o++) {
-      double s = (double)scale[o] / sqrt((double)var[o] + eps);
-      nb[o] = (float)(((bias ? (double)bias[o] : 0.0) - (double)mean[o]) * s + (double)beta[o]);
+      sc[o] = (double)scale[o] / sqrt((double)var[o] + eps);
+      nb[o] = (float)(((bias ? (double)bias[o] : 0.0) - (double)mean[o]) * sc[o] + (double)beta[o]);
     }
-    const char *wn = octet_edit_name(e, conv->inputs[1], "bn");
-    const char *bname = octet_edit_name(e, conv->outputs[0], "bias");
-    int64_t bd = (int64_t)cout;
-    if (!octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, w->rank, w->dims, nw) ||
-        !octet_edit_set_initializer(e, bname, OCTET_DTYPE_FLOAT, 1, &bd, nb))
-      return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    conv = &g->nodes[c]; /* the node array did not move, but re-read for clarity */
-    const char **ins = octet_arena_alloc(e->m->arena, 3 * sizeof *ins);
-    if (!ins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    ins[0] = conv->inputs[0];
-    ins[1] = wn;
-    ins[2] = bname;
-    conv->inputs = ins;
-    conv->n_inputs = 3;
+    const float *wd = w->data;
+    for (size_t i = 0; i < numel; i++) nw[i] = (float)((double)wd[i] * sc[(i / L.inner) % cout]);
+    octet_free(sc);
+    octet_status st = set_conv_params(e, c, conv->inputs[0], w, nw, "bn", nb, cout, err);
+    if (st) return st;
+    conv = &g->nodes[c];
     conv->outputs[0] = bn->outputs[0];
     octet_edit_kill(e, i);
     (*folded)++;
@@ -212,19 +211,15 @@ static octet_status fold_batchnorm(octet_edit *e, size_t *folded, octet_error *e
 /* The single Conv reading `name` as its data input, when that Conv has no padding (then a
  * constant added to its input adds the same amount under every output pixel); else SIZE_MAX. */
 static size_t unpadded_conv_reader(octet_edit *e, const char *name) {
-  if (octet_edit_consumers(e, name) != 1 || octet_edit_is_graph_output(e, name)) return SIZE_MAX;
-  for (size_t i = 0; i < e->g->n_nodes; i++) {
-    if (octet_edit_is_dead(e, i)) continue;
-    const octet_ir_node *n = &e->g->nodes[i];
-    if (n->n_inputs < 2 || strcmp(n->inputs[0], name)) continue;
-    if (strcmp(n->op_type, "Conv") || n->domain[0]) return SIZE_MAX;
-    const octet_ir_attr *pads = octet_ir_node_attr(n, "pads"), *ap = octet_ir_node_attr(n, "auto_pad");
-    if (ap && ap->s && strcmp(ap->s, "NOTSET") && strcmp(ap->s, "VALID")) return SIZE_MAX;
-    for (size_t k = 0; pads && k < pads->n; k++)
-      if (pads->ints[k] != 0) return SIZE_MAX;
-    return i;
-  }
-  return SIZE_MAX;
+  size_t i = octet_edit_sole_reader(e, name);
+  if (i == SIZE_MAX) return SIZE_MAX;
+  const octet_ir_node *n = &e->g->nodes[i];
+  if (strcmp(n->op_type, "Conv") || n->domain[0] || n->n_inputs < 2 || strcmp(n->inputs[0], name)) return SIZE_MAX;
+  const octet_ir_attr *pads = octet_ir_node_attr(n, "pads"), *ap = octet_ir_node_attr(n, "auto_pad");
+  if (ap && ap->s && strcmp(ap->s, "NOTSET") && strcmp(ap->s, "VALID")) return SIZE_MAX;
+  for (size_t k = 0; pads && k < pads->n; k++)
+    if (pads->ints[k] != 0) return SIZE_MAX;
+  return i;
 }
 
 /* Mul(constant) and Add(constant) right before an unpadded Conv fold into it:
@@ -273,20 +268,8 @@ static octet_status fold_affine_into_next(octet_edit *e, size_t *folded, octet_e
         }
         nb[o] = mul ? (bias ? bias[o] : 0.0f) : (float)acc;
       }
-      const char *wn = mul ? octet_edit_name(e, conv->inputs[1], "scaled") : conv->inputs[1];
-      const char *bn = octet_edit_name(e, conv->outputs[0], "bias");
-      int64_t bd = (int64_t)cout;
-      if (!wn || !bn || (mul && !octet_edit_set_initializer(e, wn, OCTET_DTYPE_FLOAT, w->rank, w->dims, nw)) ||
-          !octet_edit_set_initializer(e, bn, OCTET_DTYPE_FLOAT, 1, &bd, nb))
-        return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      const char **ins = octet_arena_alloc(e->m->arena, 3 * sizeof *ins);
-      if (!ins) return octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      octet_ir_node *cv = &g->nodes[ci];
-      ins[0] = g->nodes[i].inputs[side];
-      ins[1] = wn;
-      ins[2] = bn;
-      cv->inputs = ins;
-      cv->n_inputs = 3;
+      octet_status st = set_conv_params(e, ci, g->nodes[i].inputs[side], w, nw, "scaled", nb, cout, err);
+      if (st) return st;
       octet_edit_kill(e, i);
       (*folded)++;
       break;
@@ -454,18 +437,6 @@ static bool scalar_is(const octet_edit *e, const char *name, float v, float tol)
   return fabsf(*(const float *)t->data - v) <= tol;
 }
 
-/* The node reading `name` when it is its only reader and not a graph output; else SIZE_MAX. */
-static size_t only_reader(octet_edit *e, const char *name) {
-  if (octet_edit_consumers(e, name) != 1 || octet_edit_is_graph_output(e, name)) return SIZE_MAX;
-  for (size_t i = 0; i < e->g->n_nodes; i++) {
-    if (octet_edit_is_dead(e, i)) continue;
-    const octet_ir_node *n = &e->g->nodes[i];
-    for (size_t k = 0; k < n->n_inputs; k++)
-      if (!strcmp(n->inputs[k], name)) return i;
-  }
-  return SIZE_MAX;
-}
-
 static bool is_op(const octet_ir_node *n, const char *op) { return !strcmp(n->op_type, op) && !n->domain[0]; }
 
 /* x * Clip(x + 3, 0, 6) / 6 (or * 1/6), as PaddleOCR and older MobileNetV3 exports spell
@@ -483,19 +454,19 @@ octet_status octet_quantize_fuse_hardswish(octet_model *m, size_t *fused, octet_
     int xs = scalar_is(&e, a->inputs[1], 3.0f, 0.0f) ? 0 : scalar_is(&e, a->inputs[0], 3.0f, 0.0f) ? 1 : -1;
     if (xs < 0 || octet_edit_constant(&e, a->inputs[xs])) continue;
     const char *x = a->inputs[xs];
-    size_t ci = only_reader(&e, a->outputs[0]);
+    size_t ci = octet_edit_sole_reader(&e, a->outputs[0]);
     if (ci == SIZE_MAX) continue;
     const octet_ir_node *c = &g->nodes[ci];
     if (!is_op(c, "Clip") || c->n_inputs != 3 || strcmp(c->inputs[0], a->outputs[0]) ||
         !scalar_is(&e, c->inputs[1], 0.0f, 0.0f) || !scalar_is(&e, c->inputs[2], 6.0f, 0.0f))
       continue;
-    size_t mi = only_reader(&e, c->outputs[0]);
+    size_t mi = octet_edit_sole_reader(&e, c->outputs[0]);
     if (mi == SIZE_MAX) continue;
     const octet_ir_node *mu = &g->nodes[mi];
     if (!is_op(mu, "Mul") || mu->n_inputs != 2) continue;
     const char *other = !strcmp(mu->inputs[0], c->outputs[0]) ? mu->inputs[1] : mu->inputs[0];
     if (strcmp(other, x)) continue;
-    size_t di = only_reader(&e, mu->outputs[0]);
+    size_t di = octet_edit_sole_reader(&e, mu->outputs[0]);
     if (di == SIZE_MAX) continue;
     const octet_ir_node *d = &g->nodes[di];
     bool by6 = is_op(d, "Div") && d->n_inputs == 2 && !strcmp(d->inputs[0], mu->outputs[0]) &&

@@ -138,19 +138,16 @@ static octet_status want(qdq *q, const char *name, const qtensor *same_as, octet
  * the producer's output range (the int8 kernel saturates there). SIZE_MAX otherwise. */
 static size_t fusable_activation(qdq *q, size_t node) {
   const octet_ir_node *n = &q->e.g->nodes[node];
-  if (n->n_outputs < 1 || octet_edit_consumers(&q->e, n->outputs[0]) != 1 ||
-      octet_edit_is_graph_output(&q->e, n->outputs[0]))
+  size_t i = n->n_outputs < 1 ? SIZE_MAX : octet_edit_sole_reader(&q->e, n->outputs[0]);
+  if (i == SIZE_MAX) return SIZE_MAX;
+  const octet_ir_node *c = &q->e.g->nodes[i];
+  if (c->n_inputs < 1 || strcmp(c->inputs[0], n->outputs[0]) || c->domain[0]) return SIZE_MAX;
+  if (octet_name_in_list(q->o->exclude_nodes, c->name) || octet_name_in_list(q->o->exclude_ops, c->op_type))
     return SIZE_MAX;
-  for (size_t i = 0; i < q->e.g->n_nodes; i++) {
-    const octet_ir_node *c = &q->e.g->nodes[i];
-    if (c->n_inputs < 1 || strcmp(c->inputs[0], n->outputs[0]) || c->domain[0]) continue;
-    if (octet_name_in_list(q->o->exclude_nodes, c->name) || octet_name_in_list(q->o->exclude_ops, c->op_type)) return SIZE_MAX;
-    if (!strcmp(c->op_type, "Relu")) return i;
-    if (!strcmp(c->op_type, "Clip")) {
-      const octet_ir_tensor *mn = c->n_inputs > 1 ? octet_edit_constant(&q->e, c->inputs[1]) : NULL;
-      if (mn && mn->dtype == OCTET_DTYPE_FLOAT && mn->nbytes == 4 && *(const float *)mn->data == 0.0f) return i;
-    }
-    return SIZE_MAX;
+  if (!strcmp(c->op_type, "Relu")) return i;
+  if (!strcmp(c->op_type, "Clip")) {
+    const octet_ir_tensor *mn = c->n_inputs > 1 ? octet_edit_constant(&q->e, c->inputs[1]) : NULL;
+    if (mn && mn->dtype == OCTET_DTYPE_FLOAT && mn->nbytes == 4 && *(const float *)mn->data == 0.0f) return i;
   }
   return SIZE_MAX;
 }

@@ -117,17 +117,6 @@ static void read_qparam(lower *L, size_t i, bool is_q) {
 }
 
 /* Index of the one node reading name, or SIZE_MAX (none, several, graph output, subgraph). */
-static size_t only_consumer(lower *L, const char *name) {
-  if (!name[0] || octet_edit_is_graph_output(&L->e, name) || octet_edit_consumers(&L->e, name) != 1) return SIZE_MAX;
-  for (size_t i = 0; i < L->e.g->n_nodes; i++) {
-    if (octet_edit_is_dead(&L->e, i)) continue;
-    const octet_ir_node *n = node_at(L, i);
-    for (size_t k = 0; k < n->n_inputs; k++)
-      if (!strcmp(n->inputs[k], name)) return i;
-  }
-  return SIZE_MAX;
-}
-
 /* The DequantizeLinear producing name (an original node with usable parameters), or NULL. */
 static const qparam *dq_of(lower *L, const char *name) {
   if (!name || !name[0]) return NULL;
@@ -193,13 +182,13 @@ static size_t q_after(lower *L, size_t op, size_t *act) {
   for (size_t k = 1; k < n->n_outputs; k++)
     if (n->outputs[k][0] && (octet_edit_consumers(&L->e, n->outputs[k]) || octet_edit_is_graph_output(&L->e, n->outputs[k])))
       return SIZE_MAX;
-  size_t c = only_consumer(L, n->outputs[0]);
+  size_t c = octet_edit_sole_reader(&L->e, n->outputs[0]);
   if (c >= L->n_orig) return SIZE_MAX;
   const octet_ir_node *cn = node_at(L, c);
   if (is_op(cn, "QuantizeLinear")) return L->qp[c].ok && L->qp[c].n == 1 && is_q8(L->qp[c].dtype) ? c : SIZE_MAX;
   float lo, hi;
   if (!clip_bounds(L, cn, &lo, &hi) || cn->n_outputs != 1) return SIZE_MAX;
-  size_t q = only_consumer(L, cn->outputs[0]);
+  size_t q = octet_edit_sole_reader(&L->e, cn->outputs[0]);
   if (q >= L->n_orig || !is_op(node_at(L, q), "QuantizeLinear")) return SIZE_MAX;
   const qparam *qp = &L->qp[q];
   if (!qp->ok || qp->n != 1 || !is_q8(qp->dtype) || !clip_redundant(lo, hi, qp)) return SIZE_MAX;
@@ -470,7 +459,7 @@ static octet_status lower_passthrough(lower *L, size_t i, bool *done, octet_erro
   for (size_t k = 1; k < n->n_outputs; k++) /* MaxPool's Indices */
     if (n->outputs[k][0] && (octet_edit_consumers(&L->e, n->outputs[k]) || octet_edit_is_graph_output(&L->e, n->outputs[k])))
       return OCTET_OK;
-  size_t qi = only_consumer(L, n->outputs[0]);
+  size_t qi = octet_edit_sole_reader(&L->e, n->outputs[0]);
   if (qi >= L->n_orig || !is_op(node_at(L, qi), "QuantizeLinear") || !L->qp[qi].ok || !same_qparam(x, &L->qp[qi]))
     return OCTET_OK;
   const char **in = octet_malloc((n->n_inputs ? n->n_inputs : 1) * sizeof *in);

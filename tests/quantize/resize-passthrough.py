@@ -69,9 +69,12 @@ with tempfile.TemporaryDirectory() as d:
             if r.returncode == 0:
                 theirs = np.fromfile(yf, np.float32).reshape(ours.shape)
                 check(np.array_equal(ours, theirs), f"nearest: octet and ONNX Runtime differ by {np.abs(ours - theirs).max()}")
-        else:
-            check(dq_in is None or dq_in.op_type != "DequantizeLinear" or not q_out or
-                  not all(np.array_equal(inits[a], inits[b]) for a, b in zip(dq_in.input[1:], q_out[0].input[1:])),
+        else:  # computes new values: float in octet, and its output gets its own range
+            r = subprocess.run([octet, "run", out, "--input", f"x={xp}", "--profile", "--threads", "1"],
+                               capture_output=True, text=True)
+            check(re.search(r"Resize\s+float", r.stdout) is not None, f"linear: Resize did not run in float:\n{r.stdout}")
+            check(len(q_out) == 1 and not (dq_in is not None and dq_in.op_type == "DequantizeLinear" and
+                  all(np.array_equal(inits[a], inits[b]) for a, b in zip(dq_in.input[1:], q_out[0].input[1:]))),
                   "linear: Resize was treated as data movement")
 if failures:
     print("\n".join(failures))
