@@ -10,12 +10,6 @@
 #include "ops/quant/qgemm-isa.h"
 #include "ops/quant/requant.h"
 
-void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
-void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
-void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
-                                 size_t K, float scale, int32_t zp);
-void octet_q8_dequantize__avx2(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed);
-
 void octet_q8_minmax_ref(const float *x, size_t n, float *lo, float *hi) {
   float l = INFINITY, h = -INFINITY;
   for (size_t i = 0; i < n; i++) {

@@ -50,6 +50,13 @@ void octet_q8_dequantize_ref(float *y, const void *x, size_t n, float scale, int
  * uint8 result for zero point zp + 128, minus 128 (one xor of the top bit). */
 void octet_qs8_quantize(const octet_q8_dynq *v, int8_t *y, const float *x, size_t n, float scale, int32_t zp);
 
+/* The AVX2 variant (ops/quant/x86/q8-dynamic-quant-avx2.c, built with -mavx2). */
+void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
+void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
+void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
+                                 size_t K, float scale, int32_t zp);
+void octet_q8_dequantize__avx2(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed);
+
 /* Every variant built (the reference last); the best one octet_cpu_features() allows. */
 size_t octet_q8_dynq_count(void);
 const octet_q8_dynq *octet_q8_dynq_at(size_t i);

@@ -4,13 +4,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "ops/quant/q8-dynamic-quant.h"
 #include "ops/quant/requant.h"
-
-void octet_q8_minmax__avx2(const float *x, size_t n, float *lo, float *hi);
-void octet_qu8_quantize__avx2(uint8_t *y, const float *x, size_t n, float scale, int32_t zp);
-void octet_qs16_quant_rows__avx2(int16_t *dst, size_t tile, const float *x, size_t ld, size_t rows,
-                                 size_t K, float scale, int32_t zp);
-void octet_q8_dequantize__avx2(float *y, const void *x, size_t n, float scale, int32_t zp, bool is_signed);
 
 /* minps(x, acc) is (x < acc ? x : acc) lane by lane, exactly the scalar compare, so a NaN in x
  * is skipped as in the reference; the order of the (NaN-free) reductions cannot change a
