@@ -46,7 +46,21 @@ typedef struct qdq {
   bool *fused_act;  /* per node: a Relu/Clip folded into the producer's output range */
   bool *float_out;  /* per node: its outputs are float data (see carries_float) */
   size_t n_nodes;   /* nodes before the pass added any */
+  size_t n_named[3]; /* activations, weights, biases named so far (see short_base) */
+  /* Weight zero points (all 128 when stored as uint8) are shared by length and type. */
+  struct { int32_t dtype; int64_t len; const char *name; } wzps[64];
+  size_t n_wzps;
 } qdq;
+
+/* Tensors the pass adds get short names: a<k> for the k-th quantized activation, w<k>/b<k> for
+ * weights and biases, each with a suffix (_s scale, _zp zero point, _q quantized, _dq
+ * dequantized). Named after the original tensor, every Q/DQ pair repeated that name seven times:
+ * a fifth of PaddleOCR cls's file. The original name stays where it was (the Q's input, the
+ * Conv's output), so the graph still reads. */
+static const char *short_base(qdq *q, int kind, char buf[24]) {
+  snprintf(buf, 24, "%c%zu", "awb"[kind], q->n_named[kind]++);
+  return buf;
+}
 
 static qtensor *find_q(qdq *q, const char *name) {
   for (size_t i = 0; i < q->n; i++)
@@ -179,11 +193,13 @@ static const char *zero_point_init(qdq *q, const qtensor *t, octet_error *err) {
 /* Inserts t -> Q -> DQ and points every node that reads t at the DQ output. Inserted nodes get
  * short names (Q_n, DQ_n): on small models names are a good part of the file. */
 static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
-  const char *s = scalar_init(q, t->name, "s", OCTET_DTYPE_FLOAT, &t->scale, err);
+  char base[24];
+  short_base(q, 0, base);
+  const char *s = scalar_init(q, base, "s", OCTET_DTYPE_FLOAT, &t->scale, err);
   const char *z = s ? zero_point_init(q, t, err) : NULL;
   if (!z) return err->status;
-  const char *tq = octet_edit_name(&q->e, t->name, "q");
-  const char *tdq = octet_edit_name(&q->e, t->name, "dq");
+  const char *tq = octet_edit_name(&q->e, base, "q");
+  const char *tdq = octet_edit_name(&q->e, base, "dq");
   const char *qn = octet_edit_name(&q->e, "Q", "a");
   const char *dn = octet_edit_name(&q->e, "DQ", "a");
   const char *src = t->name;
@@ -248,20 +264,34 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, const
     size_t c = per_channel ? (i / inner) % channels : 0;
     qw[i] = (uint8_t)(octet_quantize_value(wd[i], sc[c], 0, OCTET_DTYPE_INT8) + shift);
   }
-  const char *qname = octet_edit_name(&q->e, name, "q");
-  const char *sname = octet_edit_name(&q->e, name, "s");
-  const char *zname = octet_edit_name(&q->e, name, "zp");
-  const char *out = octet_edit_name(&q->e, name, "dq");
+  char base[24];
+  short_base(q, 1, base);
+  const char *qname = octet_edit_name(&q->e, base, "q");
+  const char *sname = octet_edit_name(&q->e, base, "s");
+  const char *out = octet_edit_name(&q->e, base, "dq");
   const char *dn = octet_edit_name(&q->e, "DQ", "w");
-  int64_t cd = (int64_t)channels;
+  int64_t cd = (int64_t)channels, len = per_channel ? cd : -1;
+  const char *zname = NULL;
+  for (size_t i = 0; i < q->n_wzps && !zname; i++)
+    if (q->wzps[i].dtype == wdt && q->wzps[i].len == len) zname = q->wzps[i].name;
+  /* int8 weights have zero point 0, DequantizeLinear's default: no input needed. */
+  if (!zname && u8) {
+    zname = octet_edit_name(&q->e, base, "zp");
+    if (zname && !octet_edit_set_initializer(&q->e, zname, wdt, per_channel, &cd, zp)) zname = NULL;
+    if (zname && q->n_wzps < OCTET_COUNTOF(q->wzps))
+      q->wzps[q->n_wzps++] = (__typeof__(q->wzps[0])){wdt, len, zname};
+    if (!zname) {
+      octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      return NULL;
+    }
+  }
   if (!octet_edit_set_initializer(&q->e, qname, wdt, w->rank, w->dims, qw) ||
-      !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_channel, &cd, sc) ||
-      !octet_edit_set_initializer(&q->e, zname, wdt, per_channel, &cd, zp)) {
+      !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_channel, &cd, sc)) {
     octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     return NULL;
   }
   const char *in[3] = {qname, sname, zname};
-  size_t node = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, 3, in, 1, &out);
+  size_t node = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, u8 ? 3 : 2, in, 1, &out);
   if (node == SIZE_MAX || (per_channel && !octet_edit_attr_int(&q->e, node, "axis", axis))) {
     octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     return NULL;
@@ -324,9 +354,11 @@ static const char *quantize_bias(qdq *q, const char *name, float in_scale, const
     sc[i] = in_scale * w_scales[n_scales == 1 ? 0 : i];
     qb[i] = octet_quantize_value(bd[i], sc[i], 0, OCTET_DTYPE_INT32);
   }
-  const char *qname = octet_edit_name(&q->e, name, "q");
-  const char *sname = octet_edit_name(&q->e, name, "s");
-  const char *out = octet_edit_name(&q->e, name, "dq");
+  char base[24];
+  short_base(q, 2, base);
+  const char *qname = octet_edit_name(&q->e, base, "q");
+  const char *sname = octet_edit_name(&q->e, base, "s");
+  const char *out = octet_edit_name(&q->e, base, "dq");
   const char *dn = octet_edit_name(&q->e, "DQ", "b");
   int64_t nd = (int64_t)n;
   /* The zero point of an int32 bias is 0 and optional: leaving it out saves 4 bytes a channel. */

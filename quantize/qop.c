@@ -32,6 +32,8 @@ typedef struct lower {
   int64_t opset;
   bool used_ms;     /* a com.microsoft node was emitted */
   const char *zero[2]; /* shared zero-point initializers for uint8 / int8 */
+  const char *wzero[2]; /* shared scalar weight zero points (see conv_weight_zp) */
+  int32_t wzero_value[2];
 } lower;
 
 static octet_ir_node *node_at(lower *L, size_t i) { return &L->e.g->nodes[i]; }
@@ -296,6 +298,25 @@ static int64_t attr_i(const octet_ir_node *n, const char *name, int64_t d) {
   const char *p##_zp = zp_name(L, p, err);            \
   if (!p##_zp) return err->status
 
+/* QLinearConv's weight zero point may be a scalar even when the scales are per channel, and the
+ * per-channel ones are all equal here: one shared scalar instead of a vector per Conv (on small
+ * models those vectors are a percent of the file). */
+static const char *conv_weight_zp(lower *L, const qparam *w, octet_error *err) {
+  if (w->n == 1) return zp_name(L, w, err);
+  int k = w->dtype == OCTET_DTYPE_INT8;
+  int32_t z = zp_value(w, 0);
+  if (L->wzero[k] && L->wzero_value[k] == z) return L->wzero[k];
+  const char *name = octet_edit_name(&L->e, k ? "w_i8" : "w_u8", "zp");
+  uint8_t b = (uint8_t)z;
+  if (!name || !octet_edit_set_initializer(&L->e, name, w->dtype, 0, NULL, &b)) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  L->wzero[k] = name;
+  L->wzero_value[k] = z;
+  return name;
+}
+
 static octet_status lower_conv(lower *L, size_t i, bool *done, octet_error *err) {
   const octet_ir_node *n = node_at(L, i);
   if (n->n_inputs < 2) return OCTET_OK;
@@ -313,8 +334,9 @@ static octet_status lower_conv(lower *L, size_t i, bool *done, octet_error *err)
   const qparam *y = &L->qp[qi];
   if (y->dtype != x->dtype) return OCTET_OK;
   ZP(x);
-  ZP(w);
   ZP(y);
+  const char *w_zp = conv_weight_zp(L, w, err);
+  if (!w_zp) return err->status;
   const char *in[9] = {x->x, x->scale, x_zp, w->x, w->scale, w_zp, y->scale, y_zp, bias};
   *done = true;
   return emit(L, i, act, qi, "QLinearConv", "", bias ? 9 : 8, in, y->x, err);
