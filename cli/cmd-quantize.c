@@ -31,6 +31,10 @@ static const char usage_text[] =
   "                         --eval-labels, else agreement with float)\n"
   "  --metric M             for --max-drop: top1, agree, or iou:T (IoU of output > T maps vs\n"
   "                         float, worst sample; X in IoU x 100)\n"
+  "  --min-sqnr DB          accuracy guard (default 20; 0 turns it off): without --max-drop,\n"
+  "                         the int8 model's output must stay within DB dB SQNR of float on\n"
+  "                         the first 16 calibration samples; if it does not, the layers whose\n"
+  "                         int8 error costs most are kept float until it does\n"
   "  --bias-correction      correct the per-channel mean shift of Conv/Gemm outputs (measured\n"
   "                         against float on the calibration data) in the int32 biases\n"
   "  --calibration-table T  take activation ranges from a table written by `octet calibrate`\n"
@@ -197,6 +201,61 @@ done:
   return rc;
 }
 
+#define GUARD_SAMPLES 16
+
+/* The search's steps as they happen; the first check's line is in the summary anyway. */
+static void guard_step(void *ctx, const char *line) {
+  if (strncmp(line, "fallback: metric", 16)) fallback_step(ctx, line);
+}
+
+/* The accuracy guard (default): the fallback search with the output-SQNR metric on the first
+ * calibration samples. Well-behaved models pass the first check (one float and one int8 run on
+ * GUARD_SAMPLES samples) and are quantized as usual; models whose int8 output drifts far from
+ * float (PaddleOCR det: 11 dB) get their most harmful layers kept float. The search needs the
+ * ranges of every tensor (a node kept float moves the Q/DQ points), so when calibration observed
+ * only the quantizer's list it is run again on everything first. When the check itself cannot
+ * run (an output that is not float data with samples first), *ran is 0 and the caller quantizes
+ * without it. */
+static int guard(octet_model *model, octet_calibrator **cal, bool observed_all, const octet_quantize_options *qo,
+                 const char *plugin, uint32_t threads, octet_dataset *const *ds, uint64_t total, uint64_t batch,
+                 double min_sqnr, char **summary, int *ran) {
+  octet_error err = {0};
+  octet_session *sess = NULL;
+  int met = 0;
+  octet_fallback_options fo = {.metric = "sqnr", .min_sqnr = min_sqnr, .data = ds, .first = 0,
+                               .last = total < GUARD_SAMPLES ? total : GUARD_SAMPLES, .check_only = !observed_all,
+                               .session = {.n_threads = threads, .plugin_path = plugin}, .progress = guard_step};
+  *ran = 0;
+  octet_status st = octet_quantize_fallback(model, *cal, qo, &fo, summary, &met, &err);
+  if (st == OCTET_STATUS_UNSUPPORTED) {
+    fprintf(stderr, "octet quantize: accuracy guard skipped: %s\n", err.message);
+    return 0;
+  }
+  if (!st && !met && fo.check_only) {
+    fprintf(stderr, "octet quantize: accuracy guard: the int8 output is below %.1f dB SQNR; calibrating every "
+                    "tensor for the search\n", min_sqnr);
+    octet_calibrator_destroy(*cal);
+    *cal = NULL;
+    octet_session_options so = {.n_threads = threads, .plugin_path = plugin, .observer = octet_calibrator_observer};
+    cli_progress p;
+    st = octet_calibrator_create(NULL, cal, &err);
+    so.observer_ctx = *cal;
+    if (!st) st = octet_session_create(model, &so, &sess, &err);
+    if (!st) cli_progress_start(&p, "calibrate");
+    if (!st) st = octet_calibrate(*cal, sess, model, ds, 0, total, batch, cli_progress_update, &p, &err);
+    octet_session_destroy(sess);
+    fo.check_only = 0;
+    if (!st) st = octet_quantize_fallback(model, *cal, qo, &fo, summary, &met, &err);
+  }
+  if (st) {
+    fprintf(stderr, "octet quantize: accuracy guard: %s\n", err.message);
+    return 1;
+  }
+  *ran = 1;
+  if (!met) fprintf(stderr, "octet quantize: warning: the output SQNR bound %.1f dB was not met\n", min_sqnr);
+  return 0;
+}
+
 /* The per-layer report: the float model loaded and prepared again (the quantized one was
  * rewritten in place), both run on the evaluation inputs, else on the calibration data. */
 static int layer_report(const char *in, const octet_model *quantized, const octet_calibrator *cal,
@@ -240,7 +299,7 @@ done:
 int octet_cmd_quantize(int argc, char **argv) {
   const char *in = NULL, *out = NULL, *plugin = NULL, *eval_x = NULL, *eval_y = NULL, *report_path = NULL;
   const char *metric = NULL, *table_path = NULL;
-  double max_drop = -1;
+  double max_drop = -1, min_sqnr = 20;
   int bias_correction = 0;
   octet_quantize_options qo = {0};
   uint32_t threads = 0;
@@ -279,7 +338,7 @@ int octet_cmd_quantize(int argc, char **argv) {
     static const char *const with_value[] = {"--method", "--percentile", "--format", "--exclude-nodes",
                                              "--exclude-ops", "--eval-data", "--eval-labels", "--threads",
                                              "--plugin", "--weight-type", "--report", "--max-drop",
-                                             "--metric", "--mode", "--calibration-table"};
+                                             "--metric", "--mode", "--calibration-table", "--min-sqnr"};
     size_t k = 0;
     while (k < sizeof with_value / sizeof *with_value && strcmp(a, with_value[k])) k++;
     if (k == sizeof with_value / sizeof *with_value) return cli_usage("quantize", "unknown option '%s'", a);
@@ -322,6 +381,13 @@ int octet_cmd_quantize(int argc, char **argv) {
       qo.mode = v;
       break;
     case 14: table_path = v; break;
+    case 15: {
+      char *end;
+      min_sqnr = strtod(v, &end);
+      if (*end || !(min_sqnr >= 0 && min_sqnr < 100))
+        return cli_usage("quantize", "--min-sqnr must be a number of dB in [0, 100) (0: no guard), got '%s'", v);
+      break;
+    }
     default:
       if (strcmp(v, "int8") && strcmp(v, "uint8")) return cli_usage("quantize", "--weight-type is int8 or uint8, got '%s'", v);
       qo.signed_weights = !strcmp(v, "int8");
@@ -410,8 +476,13 @@ int octet_cmd_quantize(int argc, char **argv) {
       int met = 0;
       if (fallback(model, cal, &qo, plugin, threads, eval_x, eval_y, metric, max_drop, &summary, &met)) goto out;
       if (!met) fprintf(stderr, "octet quantize: warning: the drop bound %.2f was not met\n", max_drop);
-    } else if (octet_quantize_model(model, cal, &qo, &summary, &err)) {
-      goto fail;
+    } else {
+      int guarded = 0;
+      if (min_sqnr > 0 && !table_path && total > 0 &&
+          guard(model, &cal, observe == NULL, &qo, plugin, threads, ds, total, data.batch, min_sqnr, &summary,
+                &guarded))
+        goto out;
+      if (!guarded && octet_quantize_model(model, cal, &qo, &summary, &err)) goto fail;
     }
     if (bias_correction && correct_bias(in, model, plugin, threads, ds, total, &bias_line)) goto out;
   }

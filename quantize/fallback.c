@@ -21,7 +21,8 @@
 #define EPS 1e-9 /* drops are differences of counts / n: compare past their rounding */
 #define RANK_MAX_CANDIDATES 128 /* above this, graph order instead of one measurement per node */
 
-typedef enum { METRIC_TOP1, METRIC_AGREE, METRIC_IOU } metric_kind;
+typedef enum { METRIC_TOP1, METRIC_AGREE, METRIC_IOU, METRIC_SQNR } metric_kind;
+#define SQNR_EXACT 200.0 /* dB given to a sample without any quantization noise */
 
 typedef struct fb {
   octet_model *m; /* prepared float model (never modified during the search) */
@@ -56,7 +57,7 @@ static octet_status evaluate(fb *f, const octet_model *m, uint64_t n, bool fill_
   if (!st && (n_out < 1 || n_out > MAX_IO)) st = octet_fail(err, OCTET_STATUS_UNSUPPORTED, "fallback needs 1 to %d outputs", MAX_IO);
   octet_tensor in[MAX_IO], out[MAX_IO];
   memset(in, 0, sizeof in);
-  double good = 0, worst = INFINITY, sum = 0, e2 = 0;
+  double good = 0, worst = INFINITY, sum = 0, e2 = 0, sig_all = 0, noise_all = 0;
   for (uint64_t at = 0; !st && at < n;) {
     uint64_t b = n - at < f->batch ? n - at : f->batch;
     for (size_t k = 0; !st && k < f->n_in; k++)
@@ -97,7 +98,16 @@ static octet_status evaluate(fb *f, const octet_model *m, uint64_t n, bool fill_
     for (uint64_t i = 0; i < b; i++) {
       const float *yi = y + i * per, *ri = r + i * per;
       for (size_t j = 0; j < per; j++) e2 += ((double)yi[j] - ri[j]) * ((double)yi[j] - ri[j]);
-      if (f->metric == METRIC_IOU) {
+      if (f->metric == METRIC_SQNR) {
+        double sig = 0, noise = 0;
+        for (size_t j = 0; j < per; j++) {
+          double d = (double)yi[j] - ri[j];
+          sig += (double)ri[j] * ri[j];
+          noise += d * d;
+        }
+        sig_all += sig;
+        noise_all += noise;
+      } else if (f->metric == METRIC_IOU) {
         uint64_t inter = 0, uni = 0;
         for (size_t j = 0; j < per; j++) {
           bool p = yi[j] > f->threshold, q = ri[j] > f->threshold;
@@ -121,7 +131,13 @@ static octet_status evaluate(fb *f, const octet_model *m, uint64_t n, bool fill_
   octet_session_destroy(s);
   if (st) return st;
   f->evals++;
-  if (f->metric == METRIC_IOU) {
+  if (f->metric == METRIC_SQNR) { /* over all samples: one quiet sample must not decide it */
+    double db = noise_all == 0  ? SQNR_EXACT
+                : sig_all == 0  ? -SQNR_EXACT
+                                : fmin(SQNR_EXACT, 10.0 * log10(sig_all / noise_all));
+    *score = isnan(db) ? -SQNR_EXACT : db; /* NaN outputs: the worst */
+    if (mean) *mean = *score;
+  } else if (f->metric == METRIC_IOU) {
     *score = 100.0 * worst;
     if (mean) *mean = 100.0 * sum / (double)n;
   } else {
@@ -239,7 +255,13 @@ static octet_status parse_metric(fb *f, octet_error *err) {
     }
     return OCTET_OK;
   }
-  return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown metric '%s' (top1, agree or iou:T)", m);
+  if (!strcmp(m, "sqnr")) {
+    if (!(f->fo->min_sqnr > -SQNR_EXACT && f->fo->min_sqnr < SQNR_EXACT))
+      return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "metric sqnr needs a bound in dB (min_sqnr)");
+    f->metric = METRIC_SQNR;
+    return OCTET_OK;
+  }
+  return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown metric '%s' (top1, agree, iou:T or sqnr)", m);
 }
 
 /* Appends a line to the summary and hands it to the caller's progress callback. */
@@ -255,7 +277,78 @@ static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) {
 }
 
 static const char *metric_name(const fb *f) {
-  return f->metric == METRIC_TOP1 ? "top-1" : f->metric == METRIC_AGREE ? "agreement with float" : "worst-sample IoU x100";
+  return f->metric == METRIC_TOP1    ? "top-1"
+         : f->metric == METRIC_AGREE ? "agreement with float"
+         : f->metric == METRIC_IOU   ? "worst-sample IoU x100"
+                                     : "output SQNR in dB";
+}
+
+/* Whether a score meets the bound: a drop from float of at most max_drop, or for SQNR at least
+ * min_sqnr dB. */
+static bool meets(const fb *f, double score) {
+  if (f->metric == METRIC_SQNR) return score >= f->fo->min_sqnr - EPS;
+  return f->float_score - score <= f->fo->max_drop + EPS;
+}
+
+/* "97.20 (drop 2.80)" or "18.3 dB" */
+static const char *show(const fb *f, double score, char buf[64]) {
+  if (f->metric == METRIC_SQNR) snprintf(buf, 64, "%.1f dB", score);
+  else snprintf(buf, 64, "%.2f (drop %.2f)", score, f->float_score - score);
+  return buf;
+}
+
+/* The first prefix of order (1, 2, ... nodes float) that meets the bound; *len = n_cand and
+ * *score its score when none does. */
+static octet_status first_prefix(fb *f, const char **order, octet_sbuf *log, size_t *len, double *score,
+                                 octet_error *err) {
+  octet_status st = OCTET_OK;
+  char buf[64];
+  double s = NAN;
+  size_t k = 1;
+  for (; !st && k <= f->n_cand; k++) {
+    char *excl = exclusions(f, order, k, NULL);
+    st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    octet_free(excl);
+    if (st) break;
+    say(f, log, "fallback: graph order, %zu float (to %s): %s\n", k, order[k - 1], show(f, s, buf));
+    if (meets(f, s)) break;
+  }
+  *len = k > f->n_cand ? f->n_cand : k;
+  *score = s;
+  return st;
+}
+
+/* Shortest prefix of order that meets the bound (bisection between a failing and a meeting
+ * length; the score is taken as monotone in the prefix). *len = n_cand and *score its score
+ * when even every candidate float misses the bound. */
+static octet_status bisect(fb *f, const char **order, octet_sbuf *log, size_t *len, double *score, octet_error *err) {
+  size_t lo = 0, hi = f->n_cand;
+  double s_hi = NAN;
+  octet_status st = OCTET_OK;
+  char buf[64];
+  while (!st && hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    char *excl = exclusions(f, order, mid, NULL);
+    double s;
+    st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    octet_free(excl);
+    if (st) break;
+    say(f, log, "fallback: ranked, %zu float: %s\n", mid, show(f, s, buf));
+    if (meets(f, s)) {
+      hi = mid;
+      s_hi = s;
+    } else {
+      lo = mid;
+    }
+  }
+  if (!st && isnan(s_hi)) { /* every candidate float: check it, it may still miss the bound */
+    char *excl = exclusions(f, order, hi, NULL);
+    st = excl ? trial(f, excl, f->n, &s_hi, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    octet_free(excl);
+  }
+  *len = hi;
+  *score = s_hi;
+  return st;
 }
 
 octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal, const octet_quantize_options *qo,
@@ -263,7 +356,8 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
                                      octet_error *err) {
   if (!m || !cal || !fo || !fo->data || fo->last <= fo->first)
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "octet_quantize_fallback: model, calibrator and evaluation data are required");
-  if (!(fo->max_drop >= 0)) return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "max drop must be >= 0");
+  if (!(fo->max_drop >= 0) && !(fo->metric && !strcmp(fo->metric, "sqnr")))
+    return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "max drop must be >= 0");
   octet_quantize_options dflt = {0};
   fb f = {.m = m, .cal = cal, .qo = qo ? qo : &dflt, .fo = fo, .n = fo->last - fo->first};
   octet_sbuf log = {0};
@@ -311,7 +405,8 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
     double dummy;
     /* Float first: it fills the reference outputs the other metrics compare with. */
     st = evaluate(&f, m, f.n, true, &f.float_score, &float_mean, &dummy, err);
-    if (!st && f.metric != METRIC_TOP1) f.float_score = 100.0;
+    if (!st && f.metric == METRIC_SQNR) f.float_score = SQNR_EXACT;
+    else if (!st && f.metric != METRIC_TOP1) f.float_score = 100.0;
   }
   double score = 0, e_all = 0;
   if (!st) {
@@ -319,12 +414,26 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
     if (!excl) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
   }
   if (!st) st = trial(&f, excl, f.n, &score, &e_all, err);
-  if (!st) {
+  char b1[64], b2[64];
+  if (!st && f.metric == METRIC_SQNR)
+    say(&f, &log, "fallback: metric %s on %llu samples; all quantized %s (bound %.1f dB)\n", metric_name(&f),
+        (unsigned long long)f.n, show(&f, score, b1), fo->min_sqnr);
+  else if (!st)
     say(&f, &log, "fallback: metric %s on %llu samples; float %.2f, all quantized %.2f (drop %.2f, bound %.2f)\n",
                     metric_name(&f), (unsigned long long)f.n, f.float_score, score, f.float_score - score, fo->max_drop);
-  }
   size_t chosen = 0;
-  bool met = !st && f.float_score - score <= fo->max_drop + EPS;
+  bool met = !st && meets(&f, score);
+  if (!st && !met && fo->check_only) { /* the caller searches later (after calibrating more) */
+    octet_free(log.p);
+    octet_free(excl);
+    octet_free(f.ref);
+    if (f.labels) {
+      octet_tensor lab = {.data = f.labels};
+      octet_tensor_free(&lab);
+    }
+    if (bound_met) *bound_met = 0;
+    return OCTET_OK;
+  }
   if (!st && !met) st = find_candidates(&f, err);
   if (!st && !met && f.n_cand == 0) say(&f, &log, "fallback: no quantized node to return to float\n");
   if (!st && !met && f.n_cand) {
@@ -332,59 +441,58 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
     order = octet_calloc(f.n_cand, sizeof *order);
     skip = octet_calloc(f.n_cand, sizeof *skip);
     if (!rk || !order || !skip) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    uint64_t rank_n = fo->rank_samples ? fo->rank_samples : 256;
-    if (rank_n > f.n) rank_n = f.n;
+    /* Graph order first, early layers first, the float prefix growing one node at a time until
+     * the bound is met. In deep, badly conditioned models (PaddleOCR det) the early layers'
+     * error is amplified most, and one node alone moves the output too little to rank it; and the
+     * output error is not monotone in the float set (the errors of different layers partly
+     * cancel), so the first prefix that meets the bound is looked for, not bisected. When that
+     * takes more than a quarter of the candidates, the nodes are also ranked by measurement and
+     * the ranked prefix bisected; the shorter of the two is kept. */
+    size_t n_graph = 0;
+    double s_graph = NAN;
+    if (!st) st = first_prefix(&f, f.cand, &log, &n_graph, &s_graph, err);
+    memcpy(order, f.cand, f.n_cand * sizeof *order);
+    chosen = n_graph;
+    score = s_graph;
     bool measure = f.n_cand <= RANK_MAX_CANDIDATES;
-    double e_base = 0, s_base;
-    if (!st && measure) st = trial(&f, excl, rank_n, &s_base, &e_base, err);
-    for (size_t i = 0; !st && i < f.n_cand; i++) {
-      rk[i].index = i;
-      if (!measure) continue; /* graph order: earlier layers first (their error travels furthest) */
-      octet_free(excl);
-      excl = exclusions(&f, &f.cand[i], 1, NULL);
-      double s, e = 0;
-      if (!excl) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      if (!st) st = trial(&f, excl, rank_n, &s, &e, err);
-      rk[i].gain = e_base - e;
-    }
-    if (!st && measure) qsort(rk, f.n_cand, sizeof *rk, ranked_cmp);
-    for (size_t i = 0; !st && i < f.n_cand; i++) order[i] = f.cand[rk[i].index];
-    if (!st) {
-      char top[1024] = "";
-      for (size_t i = 0, at = 0; i < f.n_cand && i < 5 && at < sizeof top; i++)
-        at += (size_t)snprintf(top + at, sizeof top - at, " %s", order[i]);
-      say(&f, &log, "fallback: %zu candidate nodes, ranked %s; first:%s\n", f.n_cand,
-          measure ? "by the output error removed when each alone stays float" : "in graph order", top);
-    }
-    /* Shortest prefix meeting the bound: bisection between lo (fails) and hi (meets). */
-    size_t lo = 0, hi = f.n_cand;
-    double s_hi = NAN;
-    while (!st && hi - lo > 1) {
-      size_t mid = lo + (hi - lo) / 2;
-      octet_free(excl);
-      excl = exclusions(&f, order, mid, NULL);
-      if (!excl) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      double s;
-      if (!st) st = trial(&f, excl, f.n, &s, NULL, err);
-      if (st) break;
-      say(&f, &log, "fallback: %zu float: %.2f (drop %.2f)\n", mid, s, f.float_score - s);
-      if (f.float_score - s <= fo->max_drop + EPS) {
-        hi = mid;
-        s_hi = s;
-      } else {
-        lo = mid;
+    if (!st && measure && (!meets(&f, s_graph) || n_graph > (f.n_cand + 3) / 4)) {
+      uint64_t rank_n = fo->rank_samples ? fo->rank_samples : 256;
+      if (rank_n > f.n) rank_n = f.n;
+      double e_base = 0, s_base;
+      st = trial(&f, excl, rank_n, &s_base, &e_base, err);
+      for (size_t i = 0; !st && i < f.n_cand; i++) {
+        rk[i].index = i;
+        octet_free(excl);
+        excl = exclusions(&f, &f.cand[i], 1, NULL);
+        double s, e = 0;
+        if (!excl) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+        if (!st) st = trial(&f, excl, rank_n, &s, &e, err);
+        rk[i].gain = e_base - e;
       }
+      if (!st) qsort(rk, f.n_cand, sizeof *rk, ranked_cmp);
+      const char **ranked = octet_calloc(f.n_cand, sizeof *ranked);
+      if (!st && !ranked) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      for (size_t i = 0; !st && i < f.n_cand; i++) ranked[i] = f.cand[rk[i].index];
+      if (!st) {
+        char top[1024] = "";
+        for (size_t i = 0, at = 0; i < f.n_cand && i < 5 && at < sizeof top; i++)
+          at += (size_t)snprintf(top + at, sizeof top - at, " %s", ranked[i]);
+        say(&f, &log, "fallback: %zu candidate nodes, ranked by the output error removed when each alone stays "
+                      "float; first:%s\n", f.n_cand, top);
+      }
+      size_t n_ranked = 0;
+      double s_ranked = NAN;
+      if (!st) st = bisect(&f, ranked, &log, &n_ranked, &s_ranked, err);
+      if (!st && meets(&f, s_ranked) && (!meets(&f, s_graph) || n_ranked < n_graph)) {
+        memcpy(order, ranked, f.n_cand * sizeof *order);
+        chosen = n_ranked;
+        score = s_ranked;
+      }
+      octet_free(ranked);
     }
-    if (!st && isnan(s_hi)) { /* every candidate float: check it, it may still miss the bound */
-      octet_free(excl);
-      excl = exclusions(&f, order, hi, NULL);
-      if (!excl) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      if (!st) st = trial(&f, excl, f.n, &s_hi, NULL, err);
-    }
-    chosen = hi;
-    met = !st && f.float_score - s_hi <= fo->max_drop + EPS;
-    score = s_hi;
-    /* Prune: return each chosen node to int8 (least harmful first) while the bound holds. */
+    met = !st && meets(&f, score);
+    /* Prune: return each chosen node to int8 while the bound holds, the last one added first
+     * (the least harmful, or the latest layer). */
     for (size_t i = chosen; met && !st && chosen > 1 && i-- > 0;) {
       skip[i] = true;
       octet_free(excl);
@@ -392,9 +500,9 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
       if (!excl) st = octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
       double s;
       if (!st) st = trial(&f, excl, f.n, &s, NULL, err);
-      if (!st && f.float_score - s <= fo->max_drop + EPS) {
+      if (!st && meets(&f, s)) {
         score = s;
-        say(&f, &log, "fallback: %s back to int8: %.2f (drop %.2f)\n", order[i], s, f.float_score - s);
+        say(&f, &log, "fallback: %s back to int8: %s\n", order[i], show(&f, s, b1));
       } else {
         skip[i] = false;
       }
@@ -415,9 +523,14 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
   if (!st) {
     size_t kept = 0;
     for (size_t i = 0; i < chosen; i++) kept += !skip[i];
-    octet_sb_printf(&log, "fallback: %s after %zu evaluations: %.2f vs float %.2f, drop %.2f (bound %.2f)%s; kept float: %zu node%s",
-                    met ? "bound met" : "BOUND NOT MET", f.evals, score, f.float_score, f.float_score - score, fo->max_drop,
-                    f.metric == METRIC_IOU ? "" : " points", kept, kept == 1 ? "" : "s");
+    if (f.metric == METRIC_SQNR)
+      octet_sb_printf(&log, "fallback: %s after %zu evaluations: output SQNR %s (bound %.1f dB); kept float: %zu node%s",
+                      met ? "bound met" : "BOUND NOT MET", f.evals, show(&f, score, b2), fo->min_sqnr, kept,
+                      kept == 1 ? "" : "s");
+    else
+      octet_sb_printf(&log, "fallback: %s after %zu evaluations: %.2f vs float %.2f, drop %.2f (bound %.2f)%s; kept float: %zu node%s",
+                      met ? "bound met" : "BOUND NOT MET", f.evals, score, f.float_score, f.float_score - score, fo->max_drop,
+                      f.metric == METRIC_IOU ? "" : " points", kept, kept == 1 ? "" : "s");
     for (size_t i = 0, j = 0; i < chosen; i++)
       if (!skip[i]) octet_sb_printf(&log, "%s%s", j++ ? ", " : ": ", order[i]);
     octet_sb_printf(&log, "\n%s", qsum ? qsum : "");

@@ -198,9 +198,22 @@ static size_t q_after(lower *L, size_t op, size_t *act) {
   return q;
 }
 
-/* Name of the zero point input for p: its own, or a shared zero of its type. */
+/* Name of the zero point input for p: its own, or a shared zero of its type; per-channel
+ * parameters without one (DequantizeLinear's default) get zeros of their length, as QGemm and
+ * QLinearMatMul want scale and zero point of one shape. */
 static const char *zp_name(lower *L, const qparam *p, octet_error *err) {
   if (p->zp[0]) return p->zp;
+  if (p->n > 1) {
+    const char *name = octet_edit_name(&L->e, p->scale, "zp");
+    uint8_t *z = octet_arena_alloc(L->e.m->arena, p->n);
+    int64_t n = (int64_t)p->n;
+    if (z) memset(z, 0, p->n);
+    if (!name || !z || !octet_edit_set_initializer(&L->e, name, p->dtype, 1, &n, z)) {
+      octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+      return NULL;
+    }
+    return name;
+  }
   int k = p->dtype == OCTET_DTYPE_INT8;
   if (!L->zero[k]) {
     const char *name = octet_edit_name(&L->e, k ? "qop_zero_i8" : "qop_zero_u8", "zp");

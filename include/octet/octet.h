@@ -306,8 +306,9 @@ OCTET_API void octet_quantize_report_destroy(octet_quantize_report *report);
 /* Accuracy-driven fallback: quantizes `model` (prepared, calibrated) like octet_quantize_model,
  * but hands the most harmful nodes back to float until the evaluation drop is at most max_drop.
  * Metrics: "top1" (labels needed; drop in points), "agree" (argmax agreement of output 0 with
- * float, 100 - %), "iou:T" (IoU of the (output 0 > T) maps vs float, 100 x (1 - worst sample));
- * NULL: top1 with labels, else agree. Layers are ranked by the output error removed when each
+ * float, 100 - %), "iou:T" (IoU of the (output 0 > T) maps vs float, 100 x (1 - worst sample)),
+ * "sqnr" (output 0's signal-to-quantization-noise ratio against float over all the samples, in
+ * dB: the bound is min_sqnr instead of max_drop); NULL: top1 with labels, else agree. Layers are ranked by the output error removed when each
  * alone stays float (on rank_samples samples), the shortest ranked prefix meeting the bound is
  * bisected, then each chosen node is tried back in int8. options->exclude_nodes stay float too.
  * *summary tells the search and the result; *bound_met (optional) whether the bound was met
@@ -315,6 +316,9 @@ OCTET_API void octet_quantize_report_destroy(octet_quantize_report *report);
 typedef struct octet_fallback_options {
   double max_drop;
   const char *metric;
+  double min_sqnr;              /* metric "sqnr": the bound, in dB */
+  int check_only;               /* measure the fully quantized model only: when it misses the bound,
+                                   return at once with *bound_met = 0 and the model untouched */
   octet_dataset *const *data;   /* evaluation inputs, one per graph input */
   octet_dataset *labels;        /* integer labels (top1) or NULL */
   uint64_t first, last;         /* evaluation samples [first, last) */

@@ -32,10 +32,12 @@ with tempfile.TemporaryDirectory() as d:
     table = os.path.join(d, "t.json")
     r = run("calibrate", model, "--data", data, "--samples", "96", "-o", table)
     check(r.returncode == 0, f"calibrate: {r.stderr}")
-    # Same ranges, same model: the default method mix and each single method
+    # Same ranges, same model: the default method and each single method. The accuracy guard
+    # needs the data itself (it is off here: entropy's clipped ranges would make it keep layers
+    # float when calibrating, which a table cannot do)
     for extra in ([], ["--method", "entropy"], ["--method", "percentile"], ["--format", "qop"]):
         a, b = os.path.join(d, "a.onnx"), os.path.join(d, "b.onnx")
-        ra = run("quantize", model, a, "--data", data, "--samples", "96", *extra)
+        ra = run("quantize", model, a, "--data", data, "--samples", "96", "--min-sqnr", "0", *extra)
         rb = run("quantize", model, b, "--calibration-table", table, *extra)
         check(ra.returncode == 0 and rb.returncode == 0, f"{extra}: {ra.stderr} {rb.stderr}")
         check(rb.returncode != 0 or "ranges from" in rb.stdout, f"{extra}: summary names the table")
