@@ -185,11 +185,14 @@ static bool is_candidate_op(const char *op) {
 }
 
 /* Candidates: nodes of a kind the quantizer puts in int8 that read a DequantizeLinear output in
- * the fully quantized model (data-movement nodes add no error of their own). */
+ * the fully quantized model in QDQ form (whatever the format asked for: in QOperator form they
+ * read int8 tensors; exclusions act on the QDQ form either way). Data-movement nodes add no error
+ * of their own. */
 static octet_status find_candidates(fb *f, octet_error *err) {
   octet_model *c = NULL;
   octet_status st = octet_ir_model_clone(f->m, &c, err);
   octet_quantize_options o = *f->qo;
+  o.format = "qdq";
   if (!st) st = octet_quantize_model(c, f->cal, &o, NULL, err);
   if (!st) {
     const octet_ir_graph *g = c->graph;
