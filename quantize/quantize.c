@@ -128,14 +128,15 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   qo.exclude_ops = o->exclude_ops;
   bool upgraded = false;
   int64_t opset = octet_ir_opset_version(m, "");
-  if (!qo.per_tensor_weights && opset < 13) {
+  /* Per-axis QuantizeLinear needs opset 13, QuantizeLinear at all 10: older models are upgraded
+   * (to 13) where the semantics allow. */
+  if ((!qo.per_tensor_weights && opset < 13) || opset < 10) {
     octet_status st = octet_quantize_upgrade_opset(m, cal, &upgraded, err);
-    if (st)
+    if (st && !qo.per_tensor_weights)
       return octet_fail_prefix(err, "per-channel weights need opset 13 and the upgrade from %lld failed "
-                                    "(--per-tensor keeps the opset)", (long long)opset);
-  } else if (opset < 10) {
-    return octet_fail(err, OCTET_STATUS_UNSUPPORTED, "QuantizeLinear needs opset 10; the model has %lld",
-                      (long long)opset);
+                                    "(--per-tensor keeps an opset of 10 or more)", (long long)opset);
+    if (st)
+      return octet_fail_prefix(err, "QuantizeLinear needs opset 10 and the upgrade from %lld failed", (long long)opset);
   }
   size_t hardswish = 0;
   octet_status st = octet_quantize_fuse_hardswish(m, &hardswish, err);
