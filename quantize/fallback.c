@@ -279,6 +279,19 @@ static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) {
   if (f->fo->progress) f->fo->progress(f->fo->progress_ctx, line);
 }
 
+/* One step of the search: to the progress callback only (the summary keeps to one screen: the
+ * first measurement and the result), or to the summary when nobody watches progress. */
+static void step(const fb *f, octet_sbuf *log, const char *fmt, ...) OCTET_PRINTF(3, 4);
+static void step(const fb *f, octet_sbuf *log, const char *fmt, ...) {
+  char line[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (f->fo->progress) f->fo->progress(f->fo->progress_ctx, line);
+  else octet_sb_printf(log, "%s", line);
+}
+
 static const char *metric_name(const fb *f) {
   return f->metric == METRIC_TOP1    ? "top-1"
          : f->metric == METRIC_AGREE ? "agreement with float"
@@ -313,7 +326,7 @@ static octet_status first_prefix(fb *f, const char **order, octet_sbuf *log, siz
     st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     octet_free(excl);
     if (st) break;
-    say(f, log, "fallback: graph order, %zu float (to %s): %s\n", k, order[k - 1], show(f, s, buf));
+    step(f, log, "fallback: graph order, %zu float (to %s): %s\n", k, order[k - 1], show(f, s, buf));
     if (meets(f, s)) break;
   }
   *len = k > f->n_cand ? f->n_cand : k;
@@ -336,7 +349,7 @@ static octet_status bisect(fb *f, const char **order, octet_sbuf *log, size_t *l
     st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     octet_free(excl);
     if (st) break;
-    say(f, log, "fallback: ranked, %zu float: %s\n", mid, show(f, s, buf));
+    step(f, log, "fallback: ranked, %zu float: %s\n", mid, show(f, s, buf));
     if (meets(f, s)) {
       hi = mid;
       s_hi = s;
@@ -480,7 +493,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
         char top[1024] = "";
         for (size_t i = 0, at = 0; i < f.n_cand && i < 5 && at < sizeof top; i++)
           at += (size_t)snprintf(top + at, sizeof top - at, " %s", ranked[i]);
-        say(&f, &log, "fallback: %zu candidate nodes, ranked by the output error removed when each alone stays "
+        step(&f, &log, "fallback: %zu candidate nodes, ranked by the output error removed when each alone stays "
                       "float; first:%s\n", f.n_cand, top);
       }
       size_t n_ranked = 0;
@@ -505,7 +518,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
       if (!st) st = trial(&f, excl, f.n, &s, NULL, err);
       if (!st && meets(&f, s)) {
         score = s;
-        say(&f, &log, "fallback: %s back to int8: %s\n", order[i], show(&f, s, b1));
+        step(&f, &log, "fallback: %s back to int8: %s\n", order[i], show(&f, s, b1));
       } else {
         skip[i] = false;
       }

@@ -61,7 +61,7 @@ static octet_status quantize_dynamic_mode(octet_model *m, const octet_quantize_o
                    why[0] ? "mode auto: " : "", why, why[0] ? "\n" : "", r.matmuls, r.gemms, r.fused_bias, r.convs,
                    qo.signed_weights ? "int8" : "uint8 (zero point 128)", qo.per_tensor_weights ? "per tensor" : "per channel");
   if (r.excluded && n > 0 && (size_t)n < sizeof text)
-    n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
+    n += snprintf(text + n, sizeof text - (size_t)n, "kept float as excluded (the options, or the search above): %zu nodes\n", r.excluded);
   if (r.no_weight && n > 0 && (size_t)n < sizeof text)
     n += snprintf(text + n, sizeof text - (size_t)n, "kept float: %zu MatMul/Gemm/Conv without a constant weight "
                                                      "(activation x activation)\n", r.no_weight);
@@ -164,7 +164,7 @@ octet_status octet_quantize_model(octet_model *m, const octet_calibrator *cal,
   if (r.dropped_activations)
     n += snprintf(text + n, sizeof text - (size_t)n, "removed %zu Relu/Clip: the int8 range saturates the same way\n",
                   r.dropped_activations);
-  if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float by request: %zu nodes\n", r.excluded);
+  if (r.excluded) n += snprintf(text + n, sizeof text - (size_t)n, "kept float as excluded (the options, or the search above): %zu nodes\n", r.excluded);
   if (r.unsupported)
     n += snprintf(text + n, sizeof text - (size_t)n, "kept float (no int8 form in QDQ): %zu nodes: %s\n", r.unsupported,
                   r.kept_float);
