@@ -223,15 +223,17 @@ static int guard(octet_model *model, octet_calibrator **cal, bool observed_all, 
   octet_session *sess = NULL;
   int met = 0;
   octet_fallback_options fo = {.metric = "sqnr", .min_sqnr = min_sqnr, .data = ds, .first = 0,
-                               .last = total < GUARD_SAMPLES ? total : GUARD_SAMPLES, .check_only = !observed_all,
+                               .last = total < GUARD_SAMPLES ? total : GUARD_SAMPLES, .check_only = 1,
                                .session = {.n_threads = threads, .plugin_path = plugin}, .progress = guard_step};
   *ran = 0;
+  /* The check first: a model it cannot judge (an output that is not float data with samples
+   * first, sizes that vary by sample...) is quantized without it. */
   octet_status st = octet_quantize_fallback(model, *cal, qo, &fo, summary, &met, &err);
-  if (st == OCTET_STATUS_UNSUPPORTED) {
+  if (st) {
     fprintf(stderr, "octet quantize: accuracy guard skipped: %s\n", err.message);
     return 0;
   }
-  if (!st && !met && fo.check_only) {
+  if (!met && !observed_all) {
     fprintf(stderr, "octet quantize: accuracy guard: the int8 output is below %.1f dB SQNR; calibrating every "
                     "tensor for the search\n", min_sqnr);
     octet_calibrator_destroy(*cal);
@@ -244,8 +246,10 @@ static int guard(octet_model *model, octet_calibrator **cal, bool observed_all, 
     if (!st) cli_progress_start(&p, "calibrate");
     if (!st) st = octet_calibrate(*cal, sess, model, ds, 0, total, batch, cli_progress_update, &p, &err);
     octet_session_destroy(sess);
+  }
+  if (!st && !met) {
     fo.check_only = 0;
-    if (!st) st = octet_quantize_fallback(model, *cal, qo, &fo, summary, &met, &err);
+    st = octet_quantize_fallback(model, *cal, qo, &fo, summary, &met, &err);
   }
   if (st) {
     fprintf(stderr, "octet quantize: accuracy guard: %s\n", err.message);

@@ -87,6 +87,23 @@ with tempfile.TemporaryDirectory() as d:
                                             f"the guard: some node lost its range")
         check("calibrating every tensor" in r1.stderr, f"the search ran on a partial calibration: {r1.stderr}")
 
+    # A model the check cannot judge (its output is a class index, not float data) is quantized
+    # without it, with a note
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(3)
+    g = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["s"], transB=1), helper.make_node("ArgMax", ["s"], ["y"], axis=1)],
+        "argmax", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["n", 1])],
+        [numpy_helper.from_array(rng.normal(0, 0.5, (8, 16)).astype(np.float32), "w"),
+         numpy_helper.from_array(rng.normal(0, 0.1, 8).astype(np.float32), "b")])
+    am, ax, aq = os.path.join(d, "am.onnx"), os.path.join(d, "am.npy"), os.path.join(d, "amq.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), am)
+    np.save(ax, rng.normal(0, 1, (40, 16)).astype(np.float32))
+    r = run("quantize", am, aq, "--data", ax)
+    check(r.returncode == 0 and os.path.exists(aq), f"argmax model: {r.returncode} {r.stderr}")
+    check("accuracy guard skipped" in r.stderr, f"argmax model: no note that the guard was skipped: {r.stderr}")
+
     # Bad values
     for v in ("-1", "abc", "100"):
         r = run("quantize", model, os.path.join(d, "never.onnx"), "--data", data, "--min-sqnr", v)
