@@ -267,29 +267,30 @@ static octet_status parse_metric(fb *f, octet_error *err) {
   return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "unknown metric '%s' (top1, agree, iou:T or sqnr)", m);
 }
 
-/* Appends a line to the summary and hands it to the caller's progress callback. */
-static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) OCTET_PRINTF(3, 4);
-static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) {
+/* A line of the search: to the caller's progress callback, and to the summary when `always` (the
+ * first measurement and the result) or when nobody watches progress (each step: the summary keeps
+ * to one screen). */
+static void note(const fb *f, octet_sbuf *log, bool always, const char *fmt, va_list ap) {
   char line[2048];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  octet_sb_printf(log, "%s", line);
+  if (always || !f->fo->progress) octet_sb_printf(log, "%s", line);
   if (f->fo->progress) f->fo->progress(f->fo->progress_ctx, line);
 }
 
-/* One step of the search: to the progress callback only (the summary keeps to one screen: the
- * first measurement and the result), or to the summary when nobody watches progress. */
-static void step(const fb *f, octet_sbuf *log, const char *fmt, ...) OCTET_PRINTF(3, 4);
-static void step(const fb *f, octet_sbuf *log, const char *fmt, ...) {
-  char line[2048];
+static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) OCTET_PRINTF(3, 4);
+static void say(const fb *f, octet_sbuf *log, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
+  note(f, log, true, fmt, ap);
   va_end(ap);
-  if (f->fo->progress) f->fo->progress(f->fo->progress_ctx, line);
-  else octet_sb_printf(log, "%s", line);
+}
+
+static void step(const fb *f, octet_sbuf *log, const char *fmt, ...) OCTET_PRINTF(3, 4);
+static void step(const fb *f, octet_sbuf *log, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  note(f, log, false, fmt, ap);
+  va_end(ap);
 }
 
 static const char *metric_name(const fb *f) {
