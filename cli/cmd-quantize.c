@@ -203,10 +203,6 @@ done:
 
 #define GUARD_SAMPLES 16
 
-/* The search's steps as they happen; the first check's line is in the summary anyway. */
-static void guard_step(void *ctx, const char *line) {
-  if (strncmp(line, "fallback: metric", 16)) fallback_step(ctx, line);
-}
 
 /* The accuracy guard (default): the fallback search with the output-SQNR metric on the first
  * calibration samples. Well-behaved models pass the first check (one float and one int8 run on
@@ -224,7 +220,8 @@ static int guard(octet_model *model, octet_calibrator **cal, bool observed_all, 
   int met = 0;
   octet_fallback_options fo = {.metric = "sqnr", .min_sqnr = min_sqnr, .data = ds, .first = 0,
                                .last = total < GUARD_SAMPLES ? total : GUARD_SAMPLES, .check_only = 1,
-                               .session = {.n_threads = threads, .plugin_path = plugin}, .progress = guard_step};
+                               .session = {.n_threads = threads, .plugin_path = plugin}, .progress = fallback_step,
+                               .label = "accuracy guard"};
   *ran = 0;
   /* The check first: a model it cannot judge (an output that is not float data with samples
    * first, sizes that vary by sample...) is quantized without it. */

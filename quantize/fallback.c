@@ -29,6 +29,7 @@ typedef struct fb {
   const octet_calibrator *cal;
   const octet_quantize_options *qo;
   const octet_fallback_options *fo;
+  const char *label; /* line prefix: "fallback", or the caller's */
   metric_kind metric;
   double threshold;
   size_t n_in;
@@ -272,7 +273,9 @@ static octet_status parse_metric(fb *f, octet_error *err) {
  * to one screen). */
 static void note(const fb *f, octet_sbuf *log, bool always, const char *fmt, va_list ap) {
   char line[2048];
-  vsnprintf(line, sizeof line, fmt, ap);
+  int n = snprintf(line, sizeof line, "%s: ", f->label);
+  if (n < 0 || (size_t)n >= sizeof line) n = 0;
+  vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
   if (always || !f->fo->progress) octet_sb_printf(log, "%s", line);
   if (f->fo->progress) f->fo->progress(f->fo->progress_ctx, line);
 }
@@ -327,7 +330,7 @@ static octet_status first_prefix(fb *f, const char **order, octet_sbuf *log, siz
     st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     octet_free(excl);
     if (st) break;
-    step(f, log, "fallback: graph order, %zu float (to %s): %s\n", k, order[k - 1], show(f, s, buf));
+    step(f, log, "graph order, %zu float (to %s): %s\n", k, order[k - 1], show(f, s, buf));
     if (meets(f, s)) break;
   }
   *len = k > f->n_cand ? f->n_cand : k;
@@ -350,7 +353,7 @@ static octet_status bisect(fb *f, const char **order, octet_sbuf *log, size_t *l
     st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     octet_free(excl);
     if (st) break;
-    step(f, log, "fallback: ranked, %zu float: %s\n", mid, show(f, s, buf));
+    step(f, log, "ranked, %zu float: %s\n", mid, show(f, s, buf));
     if (meets(f, s)) {
       hi = mid;
       s_hi = s;
@@ -376,7 +379,8 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
   if (!(fo->max_drop >= 0) && !(fo->metric && !strcmp(fo->metric, "sqnr")))
     return octet_fail(err, OCTET_STATUS_INVALID_ARGUMENT, "max drop must be >= 0");
   octet_quantize_options dflt = {0};
-  fb f = {.m = m, .cal = cal, .qo = qo ? qo : &dflt, .fo = fo, .n = fo->last - fo->first};
+  fb f = {.m = m, .cal = cal, .qo = qo ? qo : &dflt, .fo = fo, .n = fo->last - fo->first,
+          .label = fo->label && *fo->label ? fo->label : "fallback"};
   octet_sbuf log = {0};
   char *excl = NULL;
   ranked *rk = NULL;
@@ -432,14 +436,15 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
   }
   if (!st) st = trial(&f, excl, f.n, &score, &e_all, err);
   char b1[64], b2[64];
-  if (!st && f.metric == METRIC_SQNR)
-    say(&f, &log, "fallback: metric %s on %llu samples; all quantized %s (bound %.1f dB)\n", metric_name(&f),
-        (unsigned long long)f.n, show(&f, score, b1), fo->min_sqnr);
-  else if (!st)
-    say(&f, &log, "fallback: metric %s on %llu samples; float %.2f, all quantized %.2f (drop %.2f, bound %.2f)\n",
-                    metric_name(&f), (unsigned long long)f.n, f.float_score, score, f.float_score - score, fo->max_drop);
   size_t chosen = 0;
   bool met = !st && meets(&f, score);
+  /* The first measurement opens the summary when a search follows (else the result says it all). */
+  if (!st && !met && f.metric == METRIC_SQNR)
+    say(&f, &log, "metric %s on %llu samples; all quantized %s (bound %.1f dB)\n", metric_name(&f),
+        (unsigned long long)f.n, show(&f, score, b1), fo->min_sqnr);
+  else if (!st && !met)
+    say(&f, &log, "metric %s on %llu samples; float %.2f, all quantized %.2f (drop %.2f, bound %.2f)\n",
+                    metric_name(&f), (unsigned long long)f.n, f.float_score, score, f.float_score - score, fo->max_drop);
   if (!st && !met && fo->check_only) { /* the caller searches later (after calibrating more) */
     octet_free(log.p);
     octet_free(excl);
@@ -452,7 +457,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
     return OCTET_OK;
   }
   if (!st && !met) st = find_candidates(&f, err);
-  if (!st && !met && f.n_cand == 0) say(&f, &log, "fallback: no quantized node to return to float\n");
+  if (!st && !met && f.n_cand == 0) say(&f, &log, "no quantized node to return to float\n");
   if (!st && !met && f.n_cand) {
     rk = octet_calloc(f.n_cand, sizeof *rk);
     order = octet_calloc(f.n_cand, sizeof *order);
@@ -494,7 +499,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
         char top[1024] = "";
         for (size_t i = 0, at = 0; i < f.n_cand && i < 5 && at < sizeof top; i++)
           at += (size_t)snprintf(top + at, sizeof top - at, " %s", ranked[i]);
-        step(&f, &log, "fallback: %zu candidate nodes, ranked by the output error removed when each alone stays "
+        step(&f, &log, "%zu candidate nodes, ranked by the output error removed when each alone stays "
                       "float; first:%s\n", f.n_cand, top);
       }
       size_t n_ranked = 0;
@@ -519,7 +524,7 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
       if (!st) st = trial(&f, excl, f.n, &s, NULL, err);
       if (!st && meets(&f, s)) {
         score = s;
-        step(&f, &log, "fallback: %s back to int8: %s\n", order[i], show(&f, s, b1));
+        step(&f, &log, "%s back to int8: %s\n", order[i], show(&f, s, b1));
       } else {
         skip[i] = false;
       }
@@ -541,12 +546,12 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
     size_t kept = 0;
     for (size_t i = 0; i < chosen; i++) kept += !skip[i];
     if (f.metric == METRIC_SQNR)
-      octet_sb_printf(&log, "fallback: %s after %zu evaluations: output SQNR %s (bound %.1f dB); kept float: %zu node%s",
-                      met ? "bound met" : "BOUND NOT MET", f.evals, show(&f, score, b2), fo->min_sqnr, kept,
-                      kept == 1 ? "" : "s");
+      octet_sb_printf(&log, "%s: %s after %zu evaluations: output SQNR %s on %llu samples (bound %.1f dB); kept float: %zu node%s",
+                      f.label, met ? "bound met" : "BOUND NOT MET", f.evals, show(&f, score, b2), (unsigned long long)f.n,
+                      fo->min_sqnr, kept, kept == 1 ? "" : "s");
     else
-      octet_sb_printf(&log, "fallback: %s after %zu evaluations: %.2f vs float %.2f, drop %.2f (bound %.2f)%s; kept float: %zu node%s",
-                      met ? "bound met" : "BOUND NOT MET", f.evals, score, f.float_score, f.float_score - score, fo->max_drop,
+      octet_sb_printf(&log, "%s: %s after %zu evaluations: %.2f vs float %.2f, drop %.2f (bound %.2f)%s; kept float: %zu node%s",
+                      f.label, met ? "bound met" : "BOUND NOT MET", f.evals, score, f.float_score, f.float_score - score, fo->max_drop,
                       f.metric == METRIC_IOU ? "" : " points", kept, kept == 1 ? "" : "s");
     for (size_t i = 0, j = 0; i < chosen; i++)
       if (!skip[i]) octet_sb_printf(&log, "%s%s", j++ ? ", " : ": ", order[i]);

@@ -319,6 +319,7 @@ typedef struct octet_fallback_options {
   double min_sqnr;              /* metric "sqnr": the bound, in dB */
   int check_only;               /* measure the fully quantized model only: when it misses the bound,
                                    return at once with *bound_met = 0 and the model untouched */
+  const char *label;            /* prefix of the summary's and progress lines (NULL: "fallback") */
   octet_dataset *const *data;   /* evaluation inputs, one per graph input */
   octet_dataset *labels;        /* integer labels (top1) or NULL */
   uint64_t first, last;         /* evaluation samples [first, last) */
