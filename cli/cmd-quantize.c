@@ -479,6 +479,8 @@ int octet_cmd_quantize(int argc, char **argv) {
       if (!met) fprintf(stderr, "octet quantize: warning: the drop bound %.2f was not met\n", max_drop);
     } else {
       int guarded = 0;
+      if (min_sqnr > 0 && table_path)
+        fprintf(stderr, "octet quantize: accuracy guard not run: it needs the data (--data), not a table\n");
       if (min_sqnr > 0 && !table_path && total > 0 &&
           guard(model, &cal, observe == NULL, &qo, plugin, threads, ds, total, data.batch, min_sqnr, &summary,
                 &guarded))
