@@ -317,15 +317,15 @@ static const char *show(const fb *f, double score, char buf[64]) {
   return buf;
 }
 
-/* The first prefix of order (1, 2, ... nodes float) that meets the bound; *len = n_cand and
- * *score its score when none does. */
-static octet_status first_prefix(fb *f, const char **order, octet_sbuf *log, size_t *len, double *score,
+/* The first prefix of order (1, 2, ... up to max nodes float) that meets the bound; *len = max
+ * and *score its score when none does. */
+static octet_status first_prefix(fb *f, const char **order, size_t max, octet_sbuf *log, size_t *len, double *score,
                                  octet_error *err) {
   octet_status st = OCTET_OK;
   char buf[64];
   double s = NAN;
   size_t k = 1;
-  for (; !st && k <= f->n_cand; k++) {
+  for (; !st && k <= max; k++) {
     char *excl = exclusions(f, order, k, NULL);
     st = excl ? trial(f, excl, f->n, &s, NULL, err) : octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     octet_free(excl);
@@ -333,7 +333,7 @@ static octet_status first_prefix(fb *f, const char **order, octet_sbuf *log, siz
     step(f, log, "graph order, %zu float (to %s): %s\n", k, order[k - 1], show(f, s, buf));
     if (meets(f, s)) break;
   }
-  *len = k > f->n_cand ? f->n_cand : k;
+  *len = k > max ? max : k;
   *score = s;
   return st;
 }
@@ -467,17 +467,19 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
      * the bound is met. In deep, badly conditioned models (PaddleOCR det) the early layers'
      * error is amplified most, and one node alone moves the output too little to rank it; and the
      * output error is not monotone in the float set (the errors of different layers partly
-     * cancel), so the first prefix that meets the bound is looked for, not bisected. When that
-     * takes more than a quarter of the candidates, the nodes are also ranked by measurement and
-     * the ranked prefix bisected; the shorter of the two is kept. */
-    size_t n_graph = 0;
+     * cancel), so the first prefix that meets the bound is looked for, not bisected. When none
+     * of up to a quarter of the candidates does, the nodes are ranked by measurement (the output
+     * error removed when each alone stays float) and the ranked prefix is bisected. */
+    bool measure = f.n_cand <= RANK_MAX_CANDIDATES;
+    size_t quarter = (f.n_cand + 3) / 4, n_graph = 0;
     double s_graph = NAN;
-    if (!st) st = first_prefix(&f, f.cand, &log, &n_graph, &s_graph, err);
+    /* The scan stops at a quarter of the candidates when ranking can take over: each step is a
+     * quantization and an evaluation. */
+    if (!st) st = first_prefix(&f, f.cand, measure ? quarter : f.n_cand, &log, &n_graph, &s_graph, err);
     memcpy(order, f.cand, f.n_cand * sizeof *order);
     chosen = n_graph;
     score = s_graph;
-    bool measure = f.n_cand <= RANK_MAX_CANDIDATES;
-    if (!st && measure && (!meets(&f, s_graph) || n_graph > (f.n_cand + 3) / 4)) {
+    if (!st && measure && !meets(&f, s_graph)) {
       uint64_t rank_n = fo->rank_samples ? fo->rank_samples : 256;
       if (rank_n > f.n) rank_n = f.n;
       double e_base = 0, s_base;
@@ -505,7 +507,8 @@ octet_status octet_quantize_fallback(octet_model *m, const octet_calibrator *cal
       size_t n_ranked = 0;
       double s_ranked = NAN;
       if (!st) st = bisect(&f, ranked, &log, &n_ranked, &s_ranked, err);
-      if (!st && meets(&f, s_ranked) && (!meets(&f, s_graph) || n_ranked < n_graph)) {
+      /* (bisect ends with every candidate float when no shorter prefix meets the bound) */
+      if (!st) {
         memcpy(order, ranked, f.n_cand * sizeof *order);
         chosen = n_ranked;
         score = s_ranked;
