@@ -238,7 +238,7 @@ void octet_qdw_plane(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_ou
 void octet_qdw_plane_rows(const octet_qgemm_ukernel *uk, int16_t *plane, size_t pw_out, const uint8_t *x,
                           bool x_signed, int32_t zx, size_t ih, size_t iw, size_t pt, size_t pl);
 
-/* ---- QLinearAdd (qlinear-eltwise.c) ----
+/* ---- QLinearAdd and QLinearMul (qlinear-eltwise.c) ----
  * One run of n elements, u8 (or s8 when sgn), with MLAS's AVX2 float steps:
  *   vv: y[i] = sat(fma(a[i], ra, fma(b[i], rb, c)))   (both operands vary along the run)
  *   vs: y[i] = sat(fma(x[i], r, c))                     (the other operand is constant in the run
@@ -248,11 +248,22 @@ void octet_qdw_plane_rows(const octet_qgemm_ukernel *uk, int16_t *plane, size_t 
 typedef void (*octet_qadd_vv_fn)(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn,
                                  float ra, float rb, float c);
 typedef void (*octet_qadd_vs_fn)(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, float c);
+/* ---- QLinearMul (qlinear-eltwise.c) ----
+ * One run of n elements with MLAS's float steps: the exact integer product, one float multiply,
+ * one float add (not fused), then sat():
+ *   vv: y[i] = sat((float)((a[i] - za) * (b[i] - zb)) * m + zc)
+ *   vs: y[i] = sat((float)((x[i] - zx) * k) * m + zc)   (k: the constant operand minus its zero point) */
+typedef void (*octet_qmul_vv_fn)(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, int32_t za,
+                                 int32_t zb, float m, float zc);
+typedef void (*octet_qmul_vs_fn)(uint8_t *y, const uint8_t *x, size_t n, bool sgn, int32_t zx, int32_t k, float m,
+                                 float zc);
 typedef struct octet_qeltwise {
   const char *name; /* ISA of the variant */
   uint32_t cpu_features;
   octet_qadd_vv_fn add_vv;
   octet_qadd_vs_fn add_vs;
+  octet_qmul_vv_fn mul_vv;
+  octet_qmul_vs_fn mul_vs;
 } octet_qeltwise;
 void octet_qadd_vv_c(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, float ra,
                      float rb, float c);
@@ -260,6 +271,13 @@ void octet_qadd_vs_c(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, 
 void octet_qadd_vv__avx2(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, float ra,
                          float rb, float c);
 void octet_qadd_vs__avx2(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, float c);
+void octet_qmul_vv_c(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, int32_t za, int32_t zb,
+                     float m, float zc);
+void octet_qmul_vs_c(uint8_t *y, const uint8_t *x, size_t n, bool sgn, int32_t zx, int32_t k, float m, float zc);
+void octet_qmul_vv__avx2(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, int32_t za, int32_t zb,
+                         float m, float zc);
+void octet_qmul_vs__avx2(uint8_t *y, const uint8_t *x, size_t n, bool sgn, int32_t zx, int32_t k, float m,
+                         float zc);
 /* Every variant built (the plain-C one last); the best one octet_cpu_features() allows. */
 size_t octet_qeltwise_count(void);
 const octet_qeltwise *octet_qeltwise_at(size_t i);

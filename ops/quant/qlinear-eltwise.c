@@ -38,11 +38,28 @@ void octet_qadd_vs_c(uint8_t *y, const uint8_t *x, size_t n, bool sgn, float r, 
   for (size_t i = 0; i < n; i++) octet_q8_store(y, i, dt, sat8(fmaf((float)octet_q8_load(x, i, dt), r, c), dt));
 }
 
+void octet_qmul_vv_c(uint8_t *y, const uint8_t *a, const uint8_t *b, size_t n, bool sgn, int32_t za, int32_t zb,
+                     float m, float zc) {
+  int32_t dt = sgn ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  for (size_t i = 0; i < n; i++) {
+    float p = (float)((octet_q8_load(a, i, dt) - za) * (octet_q8_load(b, i, dt) - zb));
+    octet_q8_store(y, i, dt, sat8(p * m + zc, dt));
+  }
+}
+
+void octet_qmul_vs_c(uint8_t *y, const uint8_t *x, size_t n, bool sgn, int32_t zx, int32_t k, float m, float zc) {
+  int32_t dt = sgn ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
+  for (size_t i = 0; i < n; i++) {
+    float p = (float)((octet_q8_load(x, i, dt) - zx) * k);
+    octet_q8_store(y, i, dt, sat8(p * m + zc, dt));
+  }
+}
+
 static const octet_qeltwise g_qeltwise[] = {
 #if OCTET_QGEMM_AVX2
-    {"avx2", OCTET_CPU_LEVEL_AVX2, octet_qadd_vv__avx2, octet_qadd_vs__avx2},
+    {"avx2", OCTET_CPU_LEVEL_AVX2, octet_qadd_vv__avx2, octet_qadd_vs__avx2, octet_qmul_vv__avx2, octet_qmul_vs__avx2},
 #endif
-    {"c", 0, octet_qadd_vv_c, octet_qadd_vs_c},
+    {"c", 0, octet_qadd_vv_c, octet_qadd_vs_c, octet_qmul_vv_c, octet_qmul_vs_c},
 };
 
 size_t octet_qeltwise_count(void) { return OCTET_COUNTOF(g_qeltwise); }
@@ -101,15 +118,29 @@ typedef struct qadd_task {
   const octet_qeltwise *v;
   const uint8_t *a, *b;
   uint8_t *y;
-  bool sgn;
+  bool sgn, mul;
   int path;
-  float rA, rB, fixed;
+  float rA, rB, fixed;    /* QLinearAdd */
+  int32_t zA, zB;         /* QLinearMul: y = sat((float)((a - zA) * (b - zB)) * mratio + zC) */
+  float mratio, zC;
   size_t n;
 } qadd_task;
 
 #define QADD_CHUNK ((size_t)16384)
 
 static void qadd_span(const qadd_task *t, size_t e, size_t len, size_t ia, size_t ib) {
+  if (t->mul) { /* the integer product commutes exactly: a scalar side becomes the constant k */
+    if (t->path == 0) {
+      t->v->mul_vv(t->y + e, t->a + ia, t->b + ib, len, t->sgn, t->zA, t->zB, t->mratio, t->zC);
+    } else if (t->path == 1) {
+      int32_t a = t->sgn ? (int32_t)(int8_t)t->a[ia] : (int32_t)t->a[ia];
+      t->v->mul_vs(t->y + e, t->b + ib, len, t->sgn, t->zB, a - t->zA, t->mratio, t->zC);
+    } else {
+      int32_t b = t->sgn ? (int32_t)(int8_t)t->b[ib] : (int32_t)t->b[ib];
+      t->v->mul_vs(t->y + e, t->a + ia, len, t->sgn, t->zA, b - t->zB, t->mratio, t->zC);
+    }
+    return;
+  }
   if (t->path == 0) {
     t->v->add_vv(t->y + e, t->a + ia, t->b + ib, len, t->sgn, t->rA, t->rB, t->fixed);
   } else if (t->path == 1) {
@@ -164,41 +195,24 @@ OCTET_K_RUN(octet_k_qbin_run) {
   /* ORT's MLAS computes the constant part with a fused multiply-add: near-ties round the other
    * way without it. */
   float fixed = (float)zC - fmaf(rA, (float)zA, rB * (float)zB);
-  float mratio = sA * sB / sC;
   size_t n = octet_tensor_numel(&o);
-  if (!s->mul) {
-    /* Runs along the innermost non-1 dimension (each operand steps by 0 or 1 there); a whole
-     * tensor at once when neither operand is broadcast along the outer dimensions. */
-    qadd_task t = {octet_qeltwise_select(), A->data, B->data, out[0].data, s->dt == OCTET_DTYPE_INT8,
-                   path, rA, rB, fixed, 0};
-    size_t L = inner < 0 ? 1 : (size_t)o.dims[inner];
-    size_t na = octet_tensor_numel(A), nb = octet_tensor_numel(B);
-    if (n && (path == 0 ? na == n && nb == n : path == 1 ? na == 1 && nb == n : nb == 1 && na == n)) {
-      t.n = n;
-      octet_parallel_for(host, (n + QADD_CHUNK - 1) / QADD_CHUNK, qadd_chunks, &t);
-      return OCTET_OK;
-    }
-    int64_t idx[OCTET_MAX_RANK] = {0};
-    size_t ia = 0, ib = 0, outer = L ? n / L : 0;
-    for (size_t r = 0; r < outer; r++) {
-      qadd_span(&t, r * L, L, ia, ib);
-      for (int32_t d = inner - 1; d >= 0; d--) {
-        ia += (size_t)sa[d], ib += (size_t)sb[d];
-        if (++idx[d] < o.dims[d]) break;
-        ia -= (size_t)(sa[d] * o.dims[d]), ib -= (size_t)(sb[d] * o.dims[d]);
-        idx[d] = 0;
-      }
-    }
+  /* Runs along the innermost non-1 dimension (each operand steps by 0 or 1 there); a whole
+   * tensor at once when neither operand is broadcast along the outer dimensions. QLinearMul:
+   * MLAS (SSE2) takes the exact int16 product, times (sA*sB)/sC, plus zC, then rounds. */
+  qadd_task t = {octet_qeltwise_select(), A->data, B->data, out[0].data, s->dt == OCTET_DTYPE_INT8, s->mul,
+                 path, rA, rB, fixed, zA, zB, sA * sB / sC, (float)zC, 0};
+  size_t L = inner < 0 ? 1 : (size_t)o.dims[inner];
+  size_t na = octet_tensor_numel(A), nb = octet_tensor_numel(B);
+  if (n && (path == 0 ? na == n && nb == n : path == 1 ? na == 1 && nb == n : nb == 1 && na == n)) {
+    t.n = n;
+    octet_parallel_for(host, (n + QADD_CHUNK - 1) / QADD_CHUNK, qadd_chunks, &t);
     return OCTET_OK;
   }
   int64_t idx[OCTET_MAX_RANK] = {0};
-  size_t ia = 0, ib = 0;
-  for (size_t e = 0; e < n; e++) {
-    int32_t a = octet_q8_load(A->data, ia, s->dt), b = octet_q8_load(B->data, ib, s->dt);
-    /* MLAS (SSE2): exact int16 product, times (sA*sB)/sC, plus zC, then round. */
-    float v = (float)((a - zA) * (b - zB)) * mratio + (float)zC;
-    octet_q8_store(out[0].data, e, s->dt, sat8(v, s->dt));
-    for (int32_t d = o.rank - 1; d >= 0; d--) {
+  size_t ia = 0, ib = 0, outer = L ? n / L : 0;
+  for (size_t r = 0; r < outer; r++) {
+    qadd_span(&t, r * L, L, ia, ib);
+    for (int32_t d = inner - 1; d >= 0; d--) {
       ia += (size_t)sa[d], ib += (size_t)sb[d];
       if (++idx[d] < o.dims[d]) break;
       ia -= (size_t)(sa[d] * o.dims[d]), ib -= (size_t)(sb[d] * o.dims[d]);

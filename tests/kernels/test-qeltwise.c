@@ -1,7 +1,8 @@
-/* test-qeltwise.c — QLinearAdd runs (qgemm-dispatch.h): every variant this CPU runs against the
- * plain-C one bit for bit (every tail length, unaligned pointers, ties, saturation, NaN and
- * infinite constants), the plain-C one against MLAS's formula, and QLinearAdd through the
- * registry (same shapes, scalar and broadcast operands) against that formula for any split. */
+/* test-qeltwise.c — QLinearAdd and QLinearMul runs (qgemm-dispatch.h): every variant this CPU
+ * runs against the plain-C one bit for bit (every tail length, unaligned pointers, ties,
+ * saturation, NaN and infinite constants), the plain-C one against MLAS's formula, and both
+ * operators through the registry (same shapes, scalar and broadcast operands) against that
+ * formula for any split. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,6 +98,69 @@ static void test_variants_match_c_and_formula(void **state) {
   assert_true(ran >= 1);
 }
 
+/* ---- QLinearMul runs ---- */
+
+static int32_t qmul_formula(int32_t a, int32_t za, int32_t b, int32_t zb, float m, float zc, bool sgn) {
+  return sat((float)((a - za) * (b - zb)) * m + zc, sgn);
+}
+
+static void test_mul_variants_match_c_and_formula(void **state) {
+  (void)state;
+  enum { NMAX = 300 };
+  uint8_t a[NMAX + 8], b[NMAX + 8], y0[NMAX + 8], y1[NMAX + 8];
+  int ran = 0;
+  for (size_t vi = 0; vi < octet_qeltwise_count(); vi++) {
+    const octet_qeltwise *v = octet_qeltwise_at(vi);
+    if ((octet_cpu_features() & v->cpu_features) != v->cpu_features) {
+      printf("  skipped %s (CPU lacks it)\n", v->name);
+      continue;
+    }
+    ran++;
+    for (size_t n = 0; n <= NMAX; n += n < 80 ? 1 : 37)
+      for (int mode = 0; mode < 5; mode++)
+        for (int sg = 0; sg < 2; sg++) {
+          bool sgn = sg;
+          size_t off = rnd() % 5;
+          for (size_t i = 0; i < sizeof a; i++) a[i] = (uint8_t)rnd(), b[i] = (uint8_t)rnd();
+          if (rnd() % 4 == 0) a[off] = sgn ? 0x80 : 0xff, b[off] = sgn ? 0x80 : 0; /* largest products */
+          int32_t za = sgn ? (int8_t)rnd() : (uint8_t)rnd(), zb = sgn ? (int8_t)rnd() : (uint8_t)rnd();
+          int32_t k = (int32_t)(rnd() % 511) - 255;
+          float m, zc;
+          switch (mode) {
+          case 0: m = rnd_f(1e-4f, 0.05f), zc = (float)(sgn ? (int8_t)rnd() : (uint8_t)rnd()); break;
+          case 1: m = 0.5f, zc = (float)(rnd() % 64) + 0.5f; break; /* ties: x.5 grid */
+          case 2: m = rnd_f(0.5f, 40), zc = rnd_f(-100, 100); break; /* saturating */
+          case 3: m = INFINITY, zc = 0; break;                       /* inf, and 0 * inf = NaN */
+          default: m = NAN, zc = 1; break;
+          }
+          for (int vs = 0; vs < 2; vs++) {
+            memset(y0, 0xa5, sizeof y0), memset(y1, 0x5a, sizeof y1);
+            if (vs) {
+              octet_qmul_vs_c(y0 + off, a + off, n, sgn, za, k, m, zc);
+              v->mul_vs(y1 + off, a + off, n, sgn, za, k, m, zc);
+            } else {
+              octet_qmul_vv_c(y0 + off, a + off, b + off, n, sgn, za, zb, m, zc);
+              v->mul_vv(y1 + off, a + off, b + off, n, sgn, za, zb, m, zc);
+            }
+            for (size_t i = 0; i < n; i++) {
+              int32_t want = vs ? qmul_formula(val(a, off + i, sgn), za, k, 0, m, zc, sgn)
+                                : qmul_formula(val(a, off + i, sgn), za, val(b, off + i, sgn), zb, m, zc, sgn);
+              if (val(y0, off + i, sgn) != want)
+                fail_msg("c mul %s n=%zu mode=%d %s: element %zu is %d, formula %d", vs ? "vs" : "vv", n, mode,
+                         sgn ? "s8" : "u8", i, val(y0, off + i, sgn), want);
+              if (y1[off + i] != y0[off + i])
+                fail_msg("%s mul %s n=%zu mode=%d %s: element %zu is %d, c variant %d", v->name, vs ? "vs" : "vv",
+                         n, mode, sgn ? "s8" : "u8", i, val(y1, off + i, sgn), val(y0, off + i, sgn));
+            }
+            for (size_t i = 0; i < sizeof y1; i++)
+              if ((i < off || i >= off + n) && y1[i] != 0x5a)
+                fail_msg("%s mul %s n=%zu: byte %zu outside the run written", v->name, vs ? "vs" : "vv", n, i);
+          }
+        }
+  }
+  assert_true(ran >= 1);
+}
+
 /* ---- QLinearAdd through the registry ---- */
 
 static void chunked_parallel_for(void *ctx, size_t n, octet_task_fn task, void *arg) {
@@ -122,8 +186,9 @@ static size_t numel(int rank, const int64_t *d) {
 
 /* Runs QLinearAdd on A (ad) and B (bd), right-aligned dims of the same rank, and checks every
  * output element against MLAS's formula for the path ORT takes. */
-static void run_qadd_case(const qadd_case *qc, bool sgn, const octet_host *host) {
-  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), "com.microsoft", "QLinearAdd", 1);
+static void run_qadd_case(const qadd_case *qc, bool sgn, bool mul, const octet_host *host) {
+  const char *op = mul ? "QLinearMul" : "QLinearAdd";
+  const octet_kernel *k = octet_ops_find(octet_ops_plugin(), "com.microsoft", op, 1);
   assert_non_null(k);
   int32_t dt = sgn ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
   size_t na = numel(qc->rank, qc->ad), nb = numel(qc->rank, qc->bd);
@@ -149,7 +214,7 @@ static void run_qadd_case(const qadd_case *qc, bool sgn, const octet_host *host)
   const octet_tensor *ins[8];
   int32_t dts[8];
   for (int i = 0; i < 8; i++) ins[i] = &t[i], dts[i] = t[i].dtype;
-  octet_kernel_info info = {.node_name = "add", .domain = "com.microsoft", .op_type = "QLinearAdd", .opset = 1,
+  octet_kernel_info info = {.node_name = "bin", .domain = "com.microsoft", .op_type = op, .opset = 1,
                             .n_inputs = 8, .input_dtypes = dts, .n_outputs = 1};
   int32_t odt;
   void *st = NULL;
@@ -191,14 +256,16 @@ static void run_qadd_case(const qadd_case *qc, bool sgn, const octet_host *host)
     float v = path == 0 ? fmaf(fa, rA, fmaf(fb, rB, fixed))
               : path == 1 ? fmaf(fb, rB, fixed + fa * rA)
                           : fmaf(fa, rA, fixed + fb * rB);
+    if (mul) /* MLAS: the exact integer product, times sA*sB/sC, plus zC (any path) */
+      v = (float)((val(a, ia, sgn) - zA) * (val(b, ib, sgn) - zB)) * (sa * sb / sc) + (float)zC;
     if (val(y, e, sgn) != sat(v, sgn))
-      fail_msg("QLinearAdd rank %d %s path %d: element %zu is %d, formula %d", qc->rank, sgn ? "s8" : "u8",
+      fail_msg("%s rank %d %s path %d: element %zu is %d, formula %d", op, qc->rank, sgn ? "s8" : "u8",
                path, e, val(y, e, sgn), sat(v, sgn));
   }
   free(a), free(b), free(y);
 }
 
-static void test_qlinear_add_matches_formula_for_broadcasts_and_splits(void **state) {
+static void test_qlinear_add_and_mul_match_formula_for_broadcasts_and_splits(void **state) {
   (void)state;
   static const qadd_case cases[] = {
       {4, {1, 64, 56, 56}, {1, 64, 56, 56}}, /* ResNet's residual add: one run */
@@ -216,8 +283,10 @@ static void test_qlinear_add_matches_formula_for_broadcasts_and_splits(void **st
       for (int sg = 0; sg < 2; sg++) {
         size_t chunk = 1 + i % 3;
         octet_host host = {.ctx = &chunk, .n_threads = 3, .parallel_for = chunked_parallel_for};
-        run_qadd_case(&cases[i], sg, NULL);
-        run_qadd_case(&cases[i], sg, &host);
+        for (int mul = 0; mul < 2; mul++) {
+          run_qadd_case(&cases[i], sg, mul, NULL);
+          run_qadd_case(&cases[i], sg, mul, &host);
+        }
       }
     octet_cpu_set_mask(prev);
   }
@@ -226,7 +295,8 @@ static void test_qlinear_add_matches_formula_for_broadcasts_and_splits(void **st
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_variants_match_c_and_formula),
-      cmocka_unit_test(test_qlinear_add_matches_formula_for_broadcasts_and_splits),
+      cmocka_unit_test(test_qlinear_add_and_mul_match_formula_for_broadcasts_and_splits),
+      cmocka_unit_test(test_mul_variants_match_c_and_formula),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
