@@ -203,7 +203,6 @@ done:
 
 #define GUARD_SAMPLES 16
 
-
 /* The accuracy guard (default): the fallback search with the output-SQNR metric on the first
  * calibration samples. Well-behaved models pass the first check (one float and one int8 run on
  * GUARD_SAMPLES samples) and are quantized as usual; models whose int8 output drifts far from
