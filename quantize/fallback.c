@@ -1,12 +1,13 @@
-/* fallback.c — accuracy-driven fallback: quantize, measure the drop against float on evaluation
- * data (top-1 with labels, argmax agreement, or IoU of thresholded output maps), and hand the
- * most harmful layers back to float until the drop is within the bound.
+/* fallback.c — accuracy-driven fallback: quantize, measure against float on evaluation data
+ * (top-1 with labels, argmax agreement, IoU of thresholded output maps, or output SQNR), and hand
+ * the most harmful layers back to float until the bound holds.
  *
- * Search: (1) rank the candidate nodes by how much the output error shrinks when that node alone
- * stays float (measured on a few samples), or in graph order when there are too many candidates
- * to measure one by one; (2) bisect the shortest prefix of that ranking that meets the bound
- * (the drop is taken as monotone in the prefix); (3) try returning each chosen node to int8 and
- * keep it there when the bound still holds, so the set is minimal in the one-removal sense. */
+ * Search: (1) grow a float prefix of the candidates in graph order, one node at a time, up to a
+ * quarter of them, and stop at the first that meets the bound; (2) failing that, rank the
+ * candidates by how much the output error shrinks when each alone stays float (measured on a few
+ * samples) and bisect the shortest ranked prefix that meets it (ending, if need be, with every
+ * candidate float); (3) try returning each chosen node to int8, last added first, and keep it
+ * there when the bound still holds, so the set is minimal in the one-removal sense. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 #define RANK_MAX_CANDIDATES 128 /* above this, graph order instead of one measurement per node */
 
 typedef enum { METRIC_TOP1, METRIC_AGREE, METRIC_IOU, METRIC_SQNR } metric_kind;
-#define SQNR_EXACT 200.0 /* dB given to a sample without any quantization noise */
+#define SQNR_EXACT 200.0 /* dB given to outputs without any quantization noise */
 
 typedef struct fb {
   octet_model *m; /* prepared float model (never modified during the search) */

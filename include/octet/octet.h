@@ -308,9 +308,11 @@ OCTET_API void octet_quantize_report_destroy(octet_quantize_report *report);
  * Metrics: "top1" (labels needed; drop in points), "agree" (argmax agreement of output 0 with
  * float, 100 - %), "iou:T" (IoU of the (output 0 > T) maps vs float, 100 x (1 - worst sample)),
  * "sqnr" (output 0's signal-to-quantization-noise ratio against float over all the samples, in
- * dB: the bound is min_sqnr instead of max_drop); NULL: top1 with labels, else agree. Layers are ranked by the output error removed when each
- * alone stays float (on rank_samples samples), the shortest ranked prefix meeting the bound is
- * bisected, then each chosen node is tried back in int8. options->exclude_nodes stay float too.
+ * dB: the bound is min_sqnr instead of max_drop); NULL: top1 with labels, else agree. The float
+ * set is the first graph-order prefix (of up to a quarter of the candidates) meeting the bound,
+ * else the shortest prefix of a ranking by the output error each node removes alone (on
+ * rank_samples samples); then each chosen node is tried back in int8. options->exclude_nodes
+ * stay float too.
  * *summary tells the search and the result; *bound_met (optional) whether the bound was met
  * (when not, the model is written with every candidate float). */
 typedef struct octet_fallback_options {
