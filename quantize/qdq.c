@@ -40,16 +40,14 @@ typedef struct qdq {
   qtensor *t;
   size_t n, cap;
   role *roles;      /* per node: what the pass does with it (ROLE_NONE: float) */
-  /* Activation zero points are shared by value: a model has a handful of distinct ones. */
-  struct { int32_t dtype, zp; const char *name; } zps[64];
+  /* Zero points are shared by value: scalars for activations (len < 0) and, for weights stored
+   * as uint8, vectors of 128 as long as their scales. A model has a handful of distinct ones. */
+  struct { int32_t dtype, zp; int64_t len; const char *name; } zps[64];
   size_t n_zps;
   bool *fused_act;  /* per node: a Relu/Clip folded into the producer's output range */
   bool *float_out;  /* per node: its outputs are float data (see carries_float) */
   size_t n_nodes;   /* nodes before the pass added any */
   size_t n_named[3]; /* activations, weights, biases named so far (see short_base) */
-  /* Weight zero points (all 128 when stored as uint8) are shared by length and type. */
-  struct { int32_t dtype; int64_t len; const char *name; } wzps[64];
-  size_t n_wzps;
 } qdq;
 
 /* Tensors the pass adds get short names: a<k> for the k-th quantized activation, w<k>/b<k> for
@@ -176,18 +174,46 @@ static const char *scalar_init(qdq *q, const char *base, const char *suffix, int
   return name;
 }
 
-static const char *zero_point_init(qdq *q, const qtensor *t, octet_error *err) {
+/* The shared zero point of (dtype, zp): a scalar when len < 0, else len equal values. */
+static const char *zero_point(qdq *q, int32_t dtype, int32_t zp, int64_t len, octet_error *err) {
   for (size_t i = 0; i < q->n_zps; i++)
-    if (q->zps[i].dtype == t->dtype && q->zps[i].zp == t->zp) return q->zps[i].name;
-  uint8_t zb[4] = {0};
-  if (t->dtype == OCTET_DTYPE_INT8) zb[0] = (uint8_t)(int8_t)t->zp;
-  else zb[0] = (uint8_t)t->zp;
-  char base[32];
-  snprintf(base, sizeof base, "%s%d", t->dtype == OCTET_DTYPE_INT8 ? "s8_" : "u8_", (int)t->zp);
-  const char *name = scalar_init(q, base, "zp", t->dtype, zb, err);
-  if (name && q->n_zps < OCTET_COUNTOF(q->zps))
-    q->zps[q->n_zps++] = (__typeof__(q->zps[0])){t->dtype, t->zp, name};
+    if (q->zps[i].dtype == dtype && q->zps[i].zp == zp && q->zps[i].len == len) return q->zps[i].name;
+  size_t n = len < 0 ? 1 : (size_t)len;
+  uint8_t *zb = octet_arena_alloc(q->e.m->arena, n ? n : 1);
+  /* Scalars: u8_<zp>_zp / s8_<zp>_zp; vectors (weights) short, as they are referenced per weight:
+   * z<zp>_<len>. */
+  char base[32], suffix[32];
+  if (len < 0) snprintf(base, sizeof base, "%s%d", dtype == OCTET_DTYPE_INT8 ? "s8_" : "u8_", (int)zp);
+  else snprintf(base, sizeof base, "z%d", (int)zp);
+  snprintf(suffix, sizeof suffix, len < 0 ? "zp" : "%lld", (long long)len);
+  const char *name = zb ? octet_edit_name(&q->e, base, suffix) : NULL;
+  if (name) memset(zb, dtype == OCTET_DTYPE_INT8 ? (uint8_t)(int8_t)zp : (uint8_t)zp, n);
+  if (!name || !octet_edit_set_initializer(&q->e, name, dtype, len >= 0, &len, zb)) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  if (q->n_zps < OCTET_COUNTOF(q->zps)) q->zps[q->n_zps++] = (__typeof__(q->zps[0])){dtype, zp, len, name};
   return name;
+}
+
+/* A quantized constant behind its DequantizeLinear: data (dtype, dims) as <base>_q, its n_scales
+ * scales as <base>_s (per `axis` when n_scales > 1 or per_axis), the zero point zp when given.
+ * Returns the DQ's output, <base>_dq. */
+static const char *add_dequantized(qdq *q, const char *base, const char *node, int32_t dtype, int32_t rank,
+                                   const int64_t *dims, const void *data, const float *scales, int64_t n_scales,
+                                   bool per_axis, int64_t axis, const char *zp, octet_error *err) {
+  const char *qname = octet_edit_name(&q->e, base, "q"), *sname = octet_edit_name(&q->e, base, "s");
+  const char *out = octet_edit_name(&q->e, base, "dq"), *dn = octet_edit_name(&q->e, "DQ", node);
+  const char *in[3] = {qname, sname, zp};
+  size_t id = SIZE_MAX;
+  if (qname && sname && out && dn && octet_edit_set_initializer(&q->e, qname, dtype, rank, dims, data) &&
+      octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_axis, &n_scales, scales))
+    id = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, zp ? 3 : 2, in, 1, &out);
+  if (id == SIZE_MAX || (per_axis && !octet_edit_attr_int(&q->e, id, "axis", axis))) {
+    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+    return NULL;
+  }
+  return out;
 }
 
 /* Inserts t -> Q -> DQ and points every node that reads t at the DQ output. Inserted nodes get
@@ -196,7 +222,7 @@ static octet_status insert_pair(qdq *q, const qtensor *t, octet_error *err) {
   char base[24];
   short_base(q, 0, base);
   const char *s = scalar_init(q, base, "s", OCTET_DTYPE_FLOAT, &t->scale, err);
-  const char *z = s ? zero_point_init(q, t, err) : NULL;
+  const char *z = s ? zero_point(q, t->dtype, t->zp, -1, err) : NULL;
   if (!z) return err->status;
   const char *tq = octet_edit_name(&q->e, base, "q");
   const char *tdq = octet_edit_name(&q->e, base, "dq");
@@ -242,8 +268,7 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, const
   bool u8 = !q->o->signed_weights;
   int32_t wdt = u8 ? OCTET_DTYPE_UINT8 : OCTET_DTYPE_INT8, shift = u8 ? 128 : 0;
   uint8_t *qw = octet_arena_alloc(q->e.m->arena, numel ? numel : 1);
-  uint8_t *zp = octet_arena_alloc(q->e.m->arena, channels ? channels : 1);
-  if (!sc || !qw || !zp) {
+  if (!sc || !qw) {
     octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
     return NULL;
   }
@@ -258,44 +283,19 @@ static const char *quantize_weight(qdq *q, const char *name, int64_t axis, const
     int32_t z;
     if (min_amax) amax[c] = fmax(amax[c], min_amax[per_channel ? c : 0]);
     octet_qparams_from_range(-amax[c], amax[c], OCTET_DTYPE_INT8, true, &sc[c], &z);
-    zp[c] = (uint8_t)shift;
   }
   for (size_t i = 0; i < numel; i++) {
     size_t c = per_channel ? (i / inner) % channels : 0;
     qw[i] = (uint8_t)(octet_quantize_value(wd[i], sc[c], 0, OCTET_DTYPE_INT8) + shift);
   }
   char base[24];
-  short_base(q, 1, base);
-  const char *qname = octet_edit_name(&q->e, base, "q");
-  const char *sname = octet_edit_name(&q->e, base, "s");
-  const char *out = octet_edit_name(&q->e, base, "dq");
-  const char *dn = octet_edit_name(&q->e, "DQ", "w");
-  int64_t cd = (int64_t)channels, len = per_channel ? cd : -1;
-  const char *zname = NULL;
-  for (size_t i = 0; i < q->n_wzps && !zname; i++)
-    if (q->wzps[i].dtype == wdt && q->wzps[i].len == len) zname = q->wzps[i].name;
+  int64_t cd = (int64_t)channels;
   /* int8 weights have zero point 0, DequantizeLinear's default: no input needed. */
-  if (!zname && u8) {
-    zname = octet_edit_name(&q->e, base, "zp");
-    if (zname && !octet_edit_set_initializer(&q->e, zname, wdt, per_channel, &cd, zp)) zname = NULL;
-    if (zname && q->n_wzps < OCTET_COUNTOF(q->wzps))
-      q->wzps[q->n_wzps++] = (__typeof__(q->wzps[0])){wdt, len, zname};
-    if (!zname) {
-      octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      return NULL;
-    }
-  }
-  if (!octet_edit_set_initializer(&q->e, qname, wdt, w->rank, w->dims, qw) ||
-      !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, per_channel, &cd, sc)) {
-    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    return NULL;
-  }
-  const char *in[3] = {qname, sname, zname};
-  size_t node = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, u8 ? 3 : 2, in, 1, &out);
-  if (node == SIZE_MAX || (per_channel && !octet_edit_attr_int(&q->e, node, "axis", axis))) {
-    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    return NULL;
-  }
+  const char *zp = u8 ? zero_point(q, wdt, shift, per_channel ? cd : -1, err) : NULL;
+  if (u8 && !zp) return NULL;
+  const char *out = add_dequantized(q, short_base(q, 1, base), "w", wdt, w->rank, w->dims, qw, sc, cd, per_channel,
+                                    axis, zp, err);
+  if (!out) return NULL;
   *scales = sc;
   *n_scales = channels;
   return out;
@@ -354,25 +354,11 @@ static const char *quantize_bias(qdq *q, const char *name, float in_scale, const
     sc[i] = in_scale * w_scales[n_scales == 1 ? 0 : i];
     qb[i] = octet_quantize_value(bd[i], sc[i], 0, OCTET_DTYPE_INT32);
   }
-  char base[24];
-  short_base(q, 2, base);
-  const char *qname = octet_edit_name(&q->e, base, "q");
-  const char *sname = octet_edit_name(&q->e, base, "s");
-  const char *out = octet_edit_name(&q->e, base, "dq");
-  const char *dn = octet_edit_name(&q->e, "DQ", "b");
-  int64_t nd = (int64_t)n;
   /* The zero point of an int32 bias is 0 and optional: leaving it out saves 4 bytes a channel. */
-  if (!octet_edit_set_initializer(&q->e, qname, OCTET_DTYPE_INT32, 1, &nd, qb) ||
-      !octet_edit_set_initializer(&q->e, sname, OCTET_DTYPE_FLOAT, 1, &nd, sc)) {
-    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    return NULL;
-  }
-  const char *in[2] = {qname, sname};
-  size_t node = octet_edit_add_node(&q->e, "DequantizeLinear", "", dn, 2, in, 1, &out);
-  if (node == SIZE_MAX || !octet_edit_attr_int(&q->e, node, "axis", 0)) {
-    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    return NULL;
-  }
+  char base[24];
+  int64_t nd = (int64_t)n;
+  const char *out = add_dequantized(q, short_base(q, 2, base), "b", OCTET_DTYPE_INT32, 1, &nd, qb, sc, nd, true, 0,
+                                    NULL, err);
   return out;
 }
 
