@@ -72,20 +72,8 @@ AVX2 void octet_hist_scan_avx2(const float *x, size_t n, octet_hist_scan *r) {
     lo = l8[k] < lo ? l8[k] : lo;
     hi = h8[k] > hi ? h8[k] : hi;
   }
-  for (; i < n; i++) {
-    float v = x[i];
-    bool fin = fabsf(v) <= FLT_MAX;
-    nonfinite += !fin;
-    zeros += v == 0.0f;
-    if (fin) {
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-    }
-  }
-  r->lo = lo;
-  r->hi = hi;
-  r->zeros = zeros;
-  r->nonfinite = nonfinite;
+  *r = (octet_hist_scan){lo, hi, zeros, nonfinite};
+  octet_hist_scan_tail(x, i, n, r);
 }
 
 /* Left-packing: for each 8-bit mask, the lanes whose bit is set, as byte indices in order. */

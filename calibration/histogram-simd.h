@@ -3,6 +3,8 @@
 #ifndef OCTET_CALIBRATION_HISTOGRAM_SIMD_H
 #define OCTET_CALIBRATION_HISTOGRAM_SIMD_H
 
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,19 @@ typedef struct octet_hist_scan {
 } octet_hist_scan;
 
 void octet_hist_scan_c(const float *x, size_t n, octet_hist_scan *r);
+/* The scan's scalar end, shared by both twins: folds x[i..n) into r. */
+static inline void octet_hist_scan_tail(const float *x, size_t i, size_t n, octet_hist_scan *r) {
+  for (; i < n; i++) {
+    float v = x[i];
+    bool fin = fabsf(v) <= FLT_MAX;
+    r->nonfinite += !fin;
+    r->zeros += v == 0.0f;
+    if (fin) {
+      r->lo = v < r->lo ? v : r->lo;
+      r->hi = v > r->hi ? v : r->hi;
+    }
+  }
+}
 /* Bin indices of the non-zero finite values among x[0..m), in order: B + floor(v * inv_w),
  * computed exactly. Zeros (bin B, counted by the scan) and NaN/inf are left out. Returns how many
  * were written; idx must have room for m + 8. inv_w must be a power of two, |x| * inv_w < B. */

@@ -96,20 +96,8 @@ void octet_hist_scan_c(const float *x, size_t n, octet_hist_scan *r) {
     }
   }
 #endif
-  for (; i < n; i++) {
-    float v = x[i];
-    bool fin = fabsf(v) <= FLT_MAX;
-    nonfinite += !fin;
-    zeros += v == 0.0f;
-    if (fin) {
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-    }
-  }
-  r->lo = lo;
-  r->hi = hi;
-  r->zeros = zeros;
-  r->nonfinite = nonfinite;
+  *r = (octet_hist_scan){lo, hi, zeros, nonfinite};
+  octet_hist_scan_tail(x, i, n, r);
 }
 
 /* floor(v * inv_w) + B. The product is exact in double (inv_w is a power of two, and double's
