@@ -637,30 +637,43 @@ static void test_maxpool_3d_and_uint8(void **st) {
 
 /* Random 2-D int8/uint8 max pools: without Indices they run the vectorized int8 row kernels,
  * with Indices the plain window loop; the values must be the same bytes. */
+/* A random 2-D pool: kernel, strides, dilations (set on even iterations), pads, ceil_mode (on
+ * iterations with it % 3 == ceil_at) into *at, and an input size that fits. */
+typedef struct pool2d {
+  int64_t k[2], s[2], d[2], p[4], in[2];
+} pool2d;
+
+static pool2d random_pool_2d(int it, int ceil_at, int64_t extra, th_attrs *at) {
+  pool2d g;
+  for (int i = 0; i < 2; i++) {
+    g.k[i] = th_randi(1, 4);
+    g.s[i] = th_randi(1, 3);
+    g.d[i] = it % 2 ? 1 : th_randi(1, 2);
+    g.p[i] = th_randi(0, g.k[i] / 2);
+    g.p[i + 2] = th_randi(0, g.k[i] / 2);
+    g.in[i] = (g.k[i] - 1) * g.d[i] + 1 + th_randi(0, extra);
+  }
+  *at = (th_attrs){0};
+  th_ints(at, "kernel_shape", g.k, 2);
+  th_ints(at, "strides", g.s, 2);
+  th_ints(at, "pads", g.p, 4);
+  th_int(at, "ceil_mode", it % 3 == ceil_at);
+  if (it % 2 == 0) th_ints(at, "dilations", g.d, 2);
+  return g;
+}
+
 static void test_int8_maxpool_rows_match_window_loop(void **st) {
   (void)st;
   for (int it = 0; it < 60; it++) {
-    int64_t k[2], s[2], d[2], p[4], in[2];
-    for (int i = 0; i < 2; i++) {
-      k[i] = th_randi(1, 4);
-      s[i] = th_randi(1, 3);
-      d[i] = it % 2 ? 1 : th_randi(1, 2);
-      p[i] = th_randi(0, k[i] / 2);
-      p[i + 2] = th_randi(0, k[i] / 2);
-      in[i] = (k[i] - 1) * d[i] + 1 + th_randi(0, 70);
-    }
+    th_attrs at;
+    pool2d g = random_pool_2d(it, 1, 70, &at);
+    const int64_t *in = g.in;
     int32_t dt = it % 3 == 0 ? OCTET_DTYPE_INT8 : OCTET_DTYPE_UINT8;
     size_t n = (size_t)(6 * in[0] * in[1]);
     uint8_t *xb = malloc(n);
     for (size_t i = 0; i < n; i++) xb[i] = (uint8_t)th_randi(0, 255);
     int64_t xd[4] = {2, 3, in[0], in[1]};
     octet_tensor X = th_tensor(dt, 4, xd, xb);
-    th_attrs at = {0};
-    th_ints(&at, "kernel_shape", k, 2);
-    th_ints(&at, "strides", s, 2);
-    th_ints(&at, "pads", p, 4);
-    th_int(&at, "ceil_mode", it % 3 == 1);
-    if (it % 2 == 0) th_ints(&at, "dilations", d, 2);
     const octet_tensor *ins[1] = {&X};
     octet_tensor Y1[2], Y2[1];
     octet_error err = {0};
@@ -680,23 +693,11 @@ static void test_int8_maxpool_rows_match_window_loop(void **st) {
 static void test_pools_random_2d_match_naive(void **st) {
   (void)st;
   for (int it = 0; it < 30; it++) {
-    int64_t k[2], s[2], d[2], p[4], in[2];
-    for (int i = 0; i < 2; i++) {
-      k[i] = th_randi(1, 4);
-      s[i] = th_randi(1, 3);
-      d[i] = it % 2 ? 1 : th_randi(1, 2);
-      p[i] = th_randi(0, k[i] / 2);
-      p[i + 2] = th_randi(0, k[i] / 2);
-      in[i] = (k[i] - 1) * d[i] + 1 + th_randi(0, 40);
-    }
+    th_attrs at;
+    pool2d g = random_pool_2d(it, 0, 40, &at);
+    const int64_t *k = g.k, *s = g.s, *p = g.p, *in = g.in;
     int64_t xd[4] = {2, 3, in[0], in[1]};
     octet_tensor X = th_tensor(OCTET_DTYPE_FLOAT, 4, xd, th_random((size_t)(6 * in[0] * in[1])));
-    th_attrs at = {0};
-    th_ints(&at, "kernel_shape", k, 2);
-    th_ints(&at, "strides", s, 2);
-    th_ints(&at, "pads", p, 4);
-    th_int(&at, "ceil_mode", it % 3 == 0);
-    if (it % 2 == 0) th_ints(&at, "dilations", d, 2);
     const octet_tensor *ins[1] = {&X};
     octet_tensor Y1[2], Y2[1], Ya;
     octet_error err = {0};
