@@ -7,32 +7,20 @@ and drops to float unannounced). Bad values are refused.
     accuracy-guard.py OCTET"""
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
+from checks import SHARED, check, finish, octet, read
 
-octet = sys.argv[1]
-shared = os.path.join(os.environ.get("OCTET_SOURCE_ROOT", "."), "..", "shared", "models")
-model = os.path.join(shared, "fmnist_cnn.onnx")
-data = os.path.join(shared, "fmnist_cnn.calib.npy")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
+exe = sys.argv[1]
+model = os.path.join(SHARED, "fmnist_cnn.onnx")
+data = os.path.join(SHARED, "fmnist_cnn.calib.npy")
 
 
 def run(*args):
-    return subprocess.run([octet, *args], capture_output=True, text=True)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+    return octet(exe, *args)
 
 
 def output(path, x, d):
@@ -110,6 +98,4 @@ with tempfile.TemporaryDirectory() as d:
         check(r.returncode == 2 and "--min-sqnr" in r.stderr, f"--min-sqnr {v}: exit {r.returncode} {r.stderr}")
     check(not os.path.exists(os.path.join(d, "never.onnx")), "a refused command wrote its output")
 
-for f in failures:
-    print(f)
-sys.exit(1 if failures else 0)
+finish("accuracy guard: ok")

@@ -11,17 +11,11 @@ import tempfile
 
 import numpy as np
 import onnx
+from checks import check, finish
 from onnx import TensorProto, helper, numpy_helper
 
 octet = sys.argv[1]
 rng = np.random.default_rng(7)
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-
 
 def const(name, a):
     return numpy_helper.from_array(np.asarray(a, np.float32), name)
@@ -137,7 +131,4 @@ with tempfile.TemporaryDirectory() as d:
             err = float(np.max(np.abs(ys[0] - ys[1])) / max(1e-6, float(np.max(np.abs(ys[0])))))
             check(ys[0].shape == ys[1].shape and err < 1e-5, f"{name}: folded graph differs by {err:.2e}")
 
-if failures:
-    print("\n".join(failures))
-    sys.exit(1)
-print("prepare folds: ok")
+finish("prepare folds: ok")
