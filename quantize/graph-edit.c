@@ -250,3 +250,33 @@ octet_status octet_edit_finish(octet_edit *e, octet_error *err) {
   octet_free(order);
   return OCTET_OK;
 }
+
+const char *octet_edit_zero_point(octet_edit *e, octet_zp_cache *c, int32_t dtype, int32_t zp, int64_t len) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->e[i].dtype == dtype && c->e[i].zp == zp && c->e[i].len == len) return c->e[i].name;
+  size_t n = len < 0 ? 1 : (size_t)len, es = dtype == OCTET_DTYPE_INT32 ? 4 : 1;
+  uint8_t *v = octet_arena_alloc(e->m->arena, (n ? n : 1) * es);
+  if (!v) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (es == 4) memcpy(v + 4 * i, &zp, 4);
+    else v[i] = dtype == OCTET_DTYPE_INT8 ? (uint8_t)(int8_t)zp : (uint8_t)zp;
+  }
+  /* Scalars are referenced by every Q/DQ pair, vectors once per weight: both names short. */
+  char base[32], suffix[32];
+  const char *t = dtype == OCTET_DTYPE_INT8 ? "s8_" : dtype == OCTET_DTYPE_INT32 ? "i32_" : "u8_";
+  if (len < 0) snprintf(base, sizeof base, "%s%d", t, (int)zp);
+  else snprintf(base, sizeof base, "z%d", (int)zp);
+  snprintf(suffix, sizeof suffix, len < 0 ? "zp" : "%lld", (long long)len);
+  /* An earlier pass may have written the same one (the QOperator lowering runs after QDQ). */
+  char full[80];
+  snprintf(full, sizeof full, "%s_%s", base, suffix);
+  const octet_ir_tensor *old = octet_edit_constant(e, full);
+  const char *name = NULL;
+  if (old && old->dtype == dtype && old->rank == (len >= 0) && (len < 0 || old->dims[0] == len) &&
+      old->nbytes == n * es && !memcmp(old->data, v, n * es))
+    name = old->name;
+  else if (!(name = octet_edit_name(e, base, suffix)) || !octet_edit_set_initializer(e, name, dtype, len >= 0, &len, v))
+    return NULL;
+  if (c->n < OCTET_COUNTOF(c->e)) c->e[c->n++] = (__typeof__(c->e[0])){dtype, zp, len, name};
+  return name;
+}

@@ -50,4 +50,14 @@ const octet_ir_tensor *octet_edit_constant(const octet_edit *e, const char *name
 octet_ir_tensor *octet_edit_set_initializer(octet_edit *e, const char *name, int32_t dtype,
                                             int32_t rank, const int64_t *dims, const void *data);
 
+/* Zero points the quantizer adds, shared by value: a model needs a handful of distinct ones. */
+typedef struct octet_zp_cache {
+  struct { int32_t dtype, zp; int64_t len; const char *name; } e[64];
+  size_t n;
+} octet_zp_cache;
+/* The initializer holding zero point zp of dtype (uint8, int8 or int32): a scalar when len < 0,
+ * else len equal values. Named u8_<zp>_zp (s8_, i32_) or, vectors, z<zp>_<len>. NULL when out of
+ * memory. */
+const char *octet_edit_zero_point(octet_edit *e, octet_zp_cache *c, int32_t dtype, int32_t zp, int64_t len);
+
 #endif

@@ -40,10 +40,9 @@ typedef struct qdq {
   qtensor *t;
   size_t n, cap;
   role *roles;      /* per node: what the pass does with it (ROLE_NONE: float) */
-  /* Zero points are shared by value: scalars for activations (len < 0) and, for weights stored
-   * as uint8, vectors of 128 as long as their scales. A model has a handful of distinct ones. */
-  struct { int32_t dtype, zp; int64_t len; const char *name; } zps[64];
-  size_t n_zps;
+  /* Zero points, shared by value: scalars for activations and, for weights stored as uint8,
+   * vectors of 128 as long as their scales. */
+  octet_zp_cache zps;
   bool *fused_act;  /* per node: a Relu/Clip folded into the producer's output range */
   bool *float_out;  /* per node: its outputs are float data (see carries_float) */
   size_t n_nodes;   /* nodes before the pass added any */
@@ -174,25 +173,9 @@ static const char *scalar_init(qdq *q, const char *base, const char *suffix, int
   return name;
 }
 
-/* The shared zero point of (dtype, zp): a scalar when len < 0, else len equal values. */
 static const char *zero_point(qdq *q, int32_t dtype, int32_t zp, int64_t len, octet_error *err) {
-  for (size_t i = 0; i < q->n_zps; i++)
-    if (q->zps[i].dtype == dtype && q->zps[i].zp == zp && q->zps[i].len == len) return q->zps[i].name;
-  size_t n = len < 0 ? 1 : (size_t)len;
-  uint8_t *zb = octet_arena_alloc(q->e.m->arena, n ? n : 1);
-  /* Scalars: u8_<zp>_zp / s8_<zp>_zp; vectors (weights) short, as they are referenced per weight:
-   * z<zp>_<len>. */
-  char base[32], suffix[32];
-  if (len < 0) snprintf(base, sizeof base, "%s%d", dtype == OCTET_DTYPE_INT8 ? "s8_" : "u8_", (int)zp);
-  else snprintf(base, sizeof base, "z%d", (int)zp);
-  snprintf(suffix, sizeof suffix, len < 0 ? "zp" : "%lld", (long long)len);
-  const char *name = zb ? octet_edit_name(&q->e, base, suffix) : NULL;
-  if (name) memset(zb, dtype == OCTET_DTYPE_INT8 ? (uint8_t)(int8_t)zp : (uint8_t)zp, n);
-  if (!name || !octet_edit_set_initializer(&q->e, name, dtype, len >= 0, &len, zb)) {
-    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    return NULL;
-  }
-  if (q->n_zps < OCTET_COUNTOF(q->zps)) q->zps[q->n_zps++] = (__typeof__(q->zps[0])){dtype, zp, len, name};
+  const char *name = octet_edit_zero_point(&q->e, &q->zps, dtype, zp, len);
+  if (!name) octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
   return name;
 }
 

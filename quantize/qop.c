@@ -31,9 +31,7 @@ typedef struct lower {
   qparam *qp;       /* per original node: its Q/DQ parameters (ok = false for other nodes) */
   int64_t opset;
   bool used_ms;     /* a com.microsoft node was emitted */
-  const char *zero[2]; /* shared zero-point initializers for uint8 / int8 */
-  const char *wzero[2]; /* shared scalar weight zero points (see conv_weight_zp) */
-  int32_t wzero_value[2];
+  octet_zp_cache zps;   /* zero points the pass adds, shared by value */
 } lower;
 
 static octet_ir_node *node_at(lower *L, size_t i) { return &L->e.g->nodes[i]; }
@@ -203,28 +201,9 @@ static size_t q_after(lower *L, size_t op, size_t *act) {
  * QLinearMatMul want scale and zero point of one shape. */
 static const char *zp_name(lower *L, const qparam *p, octet_error *err) {
   if (p->zp[0]) return p->zp;
-  if (p->n > 1) {
-    const char *name = octet_edit_name(&L->e, p->scale, "zp");
-    uint8_t *z = octet_arena_alloc(L->e.m->arena, p->n);
-    int64_t n = (int64_t)p->n;
-    if (z) memset(z, 0, p->n);
-    if (!name || !z || !octet_edit_set_initializer(&L->e, name, p->dtype, 1, &n, z)) {
-      octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      return NULL;
-    }
-    return name;
-  }
-  int k = p->dtype == OCTET_DTYPE_INT8;
-  if (!L->zero[k]) {
-    const char *name = octet_edit_name(&L->e, k ? "qop_zero_i8" : "qop_zero_u8", "zp");
-    uint8_t z = 0;
-    if (!name || !octet_edit_set_initializer(&L->e, name, p->dtype, 0, NULL, &z)) {
-      octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-      return NULL;
-    }
-    L->zero[k] = name;
-  }
-  return L->zero[k];
+  const char *name = octet_edit_zero_point(&L->e, &L->zps, p->dtype, 0, p->n > 1 ? (int64_t)p->n : -1);
+  if (!name) octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
+  return name;
 }
 
 static bool keep_attr(const char *op, const char *attr) {
@@ -316,17 +295,8 @@ static int64_t attr_i(const octet_ir_node *n, const char *name, int64_t d) {
  * models those vectors are a percent of the file). */
 static const char *conv_weight_zp(lower *L, const qparam *w, octet_error *err) {
   if (w->n == 1) return zp_name(L, w, err);
-  int k = w->dtype == OCTET_DTYPE_INT8;
-  int32_t z = zp_value(w, 0);
-  if (L->wzero[k] && L->wzero_value[k] == z) return L->wzero[k];
-  const char *name = octet_edit_name(&L->e, k ? "w_i8" : "w_u8", "zp");
-  uint8_t b = (uint8_t)z;
-  if (!name || !octet_edit_set_initializer(&L->e, name, w->dtype, 0, NULL, &b)) {
-    octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
-    return NULL;
-  }
-  L->wzero[k] = name;
-  L->wzero_value[k] = z;
+  const char *name = octet_edit_zero_point(&L->e, &L->zps, w->dtype, zp_value(w, 0), -1);
+  if (!name) octet_fail(err, OCTET_STATUS_OUT_OF_MEMORY, "out of memory");
   return name;
 }
 
